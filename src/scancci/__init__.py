@@ -1,0 +1,84 @@
+"""scancci: facial expression recognition with SCAN-CCI, offline, robust to occlusion.
+
+The public API is re-exported here and imported lazily, so `import scancci` stays cheap
+(the CLI and the service import only what they use).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # models
+    "create_model": "scancci.models",
+    "list_models": "scancci.models",
+    "save_model": "scancci.models",
+    "load_model": "scancci.models",
+    "load_reference_checkpoint": "scancci.models",
+    "scancci_loss": "scancci.models",
+    "ScanCCI": "scancci.models",
+    "ScanCCIOutput": "scancci.models",
+    "ModelConfig": "scancci.models",
+    # data
+    "CLASS_NAMES": "scancci.data",
+    "open_dataset": "scancci.data",
+    "list_datasets": "scancci.data",
+    "generate_demo_dataset": "scancci.data",
+    # faces
+    "FaceDetector": "scancci.faces",
+    "align_face": "scancci.faces",
+    "apply_mask": "scancci.faces",
+    # inference
+    "Recognizer": "scancci.inference",
+    "Prediction": "scancci.inference",
+    "Face": "scancci.inference",
+    # training and evaluation
+    "fit": "scancci.train",
+    "load_recipe": "scancci.train",
+    "evaluate": "scancci.evaluate",
+    "fit_temperature": "scancci.evaluate",
+    # deployment
+    "export_onnx": "scancci.export",
+    "export_torchscript": "scancci.export",
+    "create_app": "scancci.serve",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'scancci' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs only
+    from scancci.data import CLASS_NAMES, generate_demo_dataset, list_datasets, open_dataset
+    from scancci.evaluate import evaluate, fit_temperature
+    from scancci.export import export_onnx, export_torchscript
+    from scancci.faces import FaceDetector, align_face, apply_mask
+    from scancci.inference import Face, Prediction, Recognizer
+    from scancci.models import (
+        ModelConfig,
+        ScanCCI,
+        ScanCCIOutput,
+        create_model,
+        list_models,
+        load_model,
+        load_reference_checkpoint,
+        save_model,
+        scancci_loss,
+    )
+    from scancci.serve import create_app
+    from scancci.train import fit, load_recipe

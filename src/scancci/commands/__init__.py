@@ -1,0 +1,1 @@
+"""One module per `scancci` sub-command; see scancci.cli."""

@@ -1,0 +1,40 @@
+"""Errors that mean "the user gave us something wrong": the CLI prints them without a traceback.
+
+Every message names the value received, what was expected and, where possible, the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ScanCCIError(Exception):
+    """Base class of every user-facing error raised by scancci."""
+
+
+class InvalidInputError(ScanCCIError, ValueError):
+    """A tensor, image or argument that cannot be used as given (shape, dtype, NaNs, range)."""
+
+
+class UnknownNameError(ScanCCIError, KeyError):
+    """A model, dataset, recipe or option name that does not exist."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CheckpointError(ScanCCIError):
+    """A weights file that is missing, corrupted, unsafe or of another architecture."""
+
+
+class DatasetError(ScanCCIError):
+    """A dataset folder or file that is missing or not in the layout its owners ship."""
+
+
+def unknown_name(kind: str, name: str, valid: Iterable[str]) -> UnknownNameError:
+    """Build an UnknownNameError listing the valid names and the closest matches."""
+    valid = sorted(valid)
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return UnknownNameError(f"unknown {kind} {name!r}.{hint} Valid: {', '.join(valid)}.")

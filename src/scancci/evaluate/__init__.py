@@ -1,0 +1,1 @@
+"""scancci.evaluate (being built)."""

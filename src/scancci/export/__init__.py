@@ -1,0 +1,1 @@
+"""scancci.export (being built)."""

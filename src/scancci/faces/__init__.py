@@ -1,0 +1,1 @@
+"""scancci.faces (being built)."""

@@ -1,0 +1,1 @@
+"""scancci.inference (being built)."""

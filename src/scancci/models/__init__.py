@@ -1,0 +1,1 @@
+"""scancci.models (being built)."""

@@ -1,0 +1,1 @@
+"""scancci.serve (being built)."""

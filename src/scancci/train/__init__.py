@@ -1,0 +1,1 @@
+"""scancci.train (being built)."""

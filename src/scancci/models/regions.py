@@ -1,0 +1,150 @@
+"""The 25 local regions of the SCAN attention branch and the 4 CCI quadrants.
+
+Source: Gera & Balasubramanian 2021 and the original code (`extract_patches_attentivefeatures`
+in 1980x/SCAN-CCI-FER), spec section 1. Regions come in four same-shaped groups, always in the
+original order (so region k matches the original's k-th local SCAN):
+
+    k = 0..15   the 4 x 4 block of s x s regions, row-major
+    k = 16..19  the right edge, s x r (rows 4 blocks, last column)
+    k = 20..23  the bottom edge, r x s
+    k = 24      the corner, r x r
+
+Two layouts:
+- "grid" (default): the bottom edge is the bottom row of the grid. Works for any stride-8 map
+  size n >= 5: s = ceil(n/5) and the last row/column takes the rest r = n - 4s
+  (28 -> 6,6,6,6,4; 14 -> 3,3,3,3,2). Deviation from the rule for the few sizes where that
+  leaves nothing (n = 6, 7, 8, 11, 12, 16): s = floor(n/5) instead (8 -> 1,1,1,1,4).
+- "reference": the original's layout, valid only for a 28 x 28 map. Its bottom edge is built
+  wrongly: bottom region j holds feature row 24 + j, columns 0-23, laid out as a 4 x 6 grid whose
+  cell (i, c) is column 6i + c. Kept for numerical parity with checkpoints of the original code.
+
+Extraction works channels-last (B x H x W x C) and returns each group as one B x R x h x w x C
+tensor, so a whole group goes through one convolution instead of a Python loop per region.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from scancci.errors import InvalidInputError
+
+LAYOUTS = ("grid", "reference")
+NUM_REGIONS = 25
+MIN_MAP_SIZE = 5  # 5 regions per axis need at least 5 cells
+REFERENCE_MAP_SIZE = 28  # the original's 224 x 224 input through ResNet-50 layer2
+
+
+@dataclass(frozen=True)
+class RegionGroup:
+    """A run of same-shaped regions: indices `start`..`start + count - 1`, each `height x width`."""
+
+    name: str
+    start: int
+    count: int
+    height: int
+    width: int
+
+
+def axis_sizes(n: int) -> tuple[int, int]:
+    """(s, r): four cells of size s then one of r along an axis of n stride-8 cells."""
+    if n < MIN_MAP_SIZE:
+        raise InvalidInputError(
+            f"the stride-8 feature map is {n} cells wide but the 5 x 5 region grid needs at least "
+            f"{MIN_MAP_SIZE}: use a larger input (at least 40 x 40 pixels)")
+    s = math.ceil(n / 5)
+    if n - 4 * s < 1:
+        s = n // 5
+    return s, n - 4 * s
+
+
+def region_groups(height: int, width: int, layout: str = "grid") -> tuple[RegionGroup, ...]:
+    """The four same-shaped groups of regions for a height x width stride-8 map, in k order."""
+    check_layout(layout, height, width)
+    sh, rh = axis_sizes(height)
+    sw, rw = axis_sizes(width)
+    bottom = (4, 6) if layout == "reference" else (rh, sw)
+    return (
+        RegionGroup("block", 0, 16, sh, sw),
+        RegionGroup("right", 16, 4, sh, rw),
+        RegionGroup("bottom", 20, 4, *bottom),
+        RegionGroup("corner", 24, 1, rh, rw),
+    )
+
+
+def check_layout(layout: str, height: int, width: int) -> None:
+    """Raise a clear error for an unknown layout or a map size the layout cannot split."""
+    if layout not in LAYOUTS:
+        from scancci.errors import unknown_name
+
+        raise unknown_name("patch layout", layout, LAYOUTS)
+    if layout == "reference" and (height, width) != (REFERENCE_MAP_SIZE, REFERENCE_MAP_SIZE):
+        raise InvalidInputError(
+            f"patch_layout='reference' reproduces the original code, which only works on a "
+            f"28 x 28 stride-8 map (224 x 224 input with ResNet-50); got a {height} x {width} map. "
+            "Use patch_layout='grid' for other sizes")
+
+
+def extract_regions(x: torch.Tensor, layout: str = "grid") -> list[torch.Tensor]:
+    """Split a B x H x W x C (channels-last) map into the four groups, each B x R x h x w x C."""
+    b, h, w, c = x.shape
+    sh, _ = axis_sizes(h)
+    sw, _ = axis_sizes(w)
+    top, left = 4 * sh, 4 * sw
+    block = x[:, :top, :left].reshape(b, 4, sh, 4, sw, c).transpose(2, 3)  # B x 4 x 4 x s x s x C
+    right = x[:, :top, left:].reshape(b, 4, sh, w - left, c)  # B x 4 x s x r x C
+    if layout == "reference":
+        # row 24 + j, columns 0-23, folded into 4 x 6: cell (i, c) = column 6i + c
+        bottom = x[:, top:, :left].reshape(b, h - top, 4, 6, c)  # B x 4 x 4 x 6 x C
+    else:
+        bottom = x[:, top:, :left].reshape(b, h - top, 4, sw, c).transpose(1, 2)  # B x 4 x r x s x C
+    corner = x[:, top:, left:].unsqueeze(1)  # B x 1 x r x r x C
+    check_layout(layout, h, w)
+    return [block.reshape(b, 16, sh, sw, c), right, bottom, corner]
+
+
+def paste_regions(parts: list[torch.Tensor], height: int, width: int,
+                  layout: str = "grid") -> torch.Tensor:
+    """Inverse of `extract_regions` for one value per cell: four B x R x h x w -> B x H x W."""
+    b = parts[0].shape[0]
+    sh, _ = axis_sizes(height)
+    sw, _ = axis_sizes(width)
+    top, left = 4 * sh, 4 * sw
+    block = parts[0].reshape(b, 4, 4, sh, sw).transpose(2, 3).reshape(b, top, left)
+    right = parts[1].reshape(b, top, width - left)
+    if layout == "reference":
+        bottom = parts[2].reshape(b, height - top, left)
+    else:
+        bottom = parts[2].transpose(1, 2).reshape(b, height - top, left)
+    corner = parts[3].reshape(b, height - top, width - left)
+    upper = torch.cat([block, right], dim=2)
+    lower = torch.cat([bottom, corner], dim=2)
+    return torch.cat([upper, lower], dim=1)
+
+
+def region_cells(height: int, width: int, layout: str = "grid") -> list[list[list[tuple[int, int]]]]:
+    """For each region k, its cells as a list of rows of (map row, map column): the layout as data."""
+    index = torch.arange(height * width).reshape(1, height, width, 1)
+    cells = []
+    for group in extract_regions(index, layout):
+        for region in group[0, ..., 0]:
+            cells.append([[divmod(int(v), width) for v in row] for row in region])
+    return cells
+
+
+def quadrant_bounds(height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """(top, bottom, left, right) of the 4 CCI quadrants: top-left, top-right, bottom-left, bottom-right.
+
+    Even sizes split in halves (14 -> 0-6 / 7-13, as the original). Deviation for odd sizes (the
+    original, `int(n / 2)`-sized unfold, silently drops the last row and column): the middle
+    row/column belongs to both halves, which keeps the quadrants mirror-symmetric.
+    """
+    if height < 2 or width < 2:
+        raise InvalidInputError(
+            f"the stride-16 feature map is {height} x {width}; the 4 CCI quadrants need at least "
+            "2 x 2: use a larger input")
+    rows = [(0, math.ceil(height / 2)), (height // 2, height)]
+    cols = [(0, math.ceil(width / 2)), (width // 2, width)]
+    return [(r0, r1, c0, c1) for r0, r1 in rows for c0, c1 in cols]

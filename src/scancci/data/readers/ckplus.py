@@ -1,0 +1,102 @@
+"""CK+ (extended Cohn-Kanade), read from its distribution folders.
+
+Layout: `ROOT/cohn-kanade-images/S005/001/S005_001_00000001.png ...` and
+`ROOT/Emotion/S005/001/S005_001_00000011_emotion.txt` (one code, e.g. "3.0000000e+00":
+0 neutral, 1 anger, 2 contempt, 3 disgust, 4 fear, 5 happy, 6 sadness, 7 surprise).
+Protocol: last 3 frames of each labelled sequence plus its first frame as neutral; sequences
+without an emotion file are unlabelled and excluded (counted). Splits: "all", and "train" /
+"test" of 10 subject-independent folds (`fold`, `num_folds`). 8 classes by default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scancci.data.base import FERDataset, ProblemLog, make_dataset
+from scancci.data.label_maps import CKPLUS_TO_CANONICAL
+from scancci.data.readers._common import (
+    check_split,
+    image_files,
+    require_dir,
+    resolve_num_classes,
+)
+from scancci.data.readers._sequences import Item, protocol_frames, select_split
+
+SPLITS = ("all", "train", "test")
+LAYOUT = ("ROOT/cohn-kanade-images/Sxxx/yyy/*.png and "
+          "ROOT/Emotion/Sxxx/yyy/Sxxx_yyy_zzzzzzzz_emotion.txt")
+
+
+def read_emotion_file(path: Path, log: ProblemLog) -> int | None:
+    """Canonical label of one CK+ emotion file; None (reported) when unreadable or unknown."""
+    text = path.read_text(errors="replace").strip()
+    try:
+        value = float(text.split()[0])
+    except (ValueError, IndexError):
+        log.add(path, "unknown label", f"{text[:40]!r} is not a CK+ emotion code", 1)
+        return None
+    if value != int(value) or int(value) not in CKPLUS_TO_CANONICAL:
+        log.add(path, "unknown label", f"{text!r}; CK+ codes are 0..7", 1)
+        return None
+    return CKPLUS_TO_CANONICAL[int(value)]
+
+
+def _sequence_items(root: Path, log: ProblemLog, last_frames: int, neutral_first: bool
+                    ) -> list[Item]:
+    images = require_dir(root / "cohn-kanade-images", "ckplus", LAYOUT)
+    emotions = require_dir(root / "Emotion", "ckplus", LAYOUT)
+    items: list[Item] = []
+    labelled: set[tuple[str, str]] = set()
+    for sequence in sorted(p for p in emotions.glob("*/*") if p.is_dir()):
+        subject, name = sequence.parent.name, sequence.name
+        files = sorted(sequence.glob("*_emotion.txt"))
+        if not files:
+            continue
+        labelled.add((subject, name))
+        for extra in files[1:]:
+            log.add(extra, "duplicate entry", f"second emotion file; {files[0].name} is used")
+        label = read_emotion_file(files[0], log)
+        frames_dir = images / subject / name
+        if label is None:
+            continue
+        if not frames_dir.is_dir():
+            log.add(files[0], "missing image", f"sequence folder {frames_dir} does not exist")
+            continue
+        frames = image_files(frames_dir, log)
+        if not frames:
+            log.add(frames_dir, "missing image", "labelled sequence without frames")
+            continue
+        items += protocol_frames(frames, label, subject, last_frames=last_frames,
+                                 neutral_first=neutral_first)
+    unlabelled = sum(1 for p in images.glob("*/*") if p.is_dir()
+                     and (p.parent.name, p.name) not in labelled)
+    if unlabelled:
+        log.exclude("unlabelled sequence", unlabelled)
+    return items
+
+
+def open_ckplus(
+    root: str | Path,
+    *,
+    split: str = "all",
+    num_classes: int | None = None,
+    fold: int = 0,
+    num_folds: int = 10,
+    last_frames: int = 3,
+    neutral_first: bool = True,
+    **kwargs: Any,
+) -> FERDataset:
+    """CK+ frames by the last-3-frames protocol; `split` "train"/"test" of fold `fold`."""
+    root = Path(root)
+    check_split("ckplus", split, SPLITS)
+    num_classes = resolve_num_classes("ckplus", num_classes, 8)
+    log = ProblemLog()
+    items = _sequence_items(root, log, last_frames, neutral_first)
+    items = select_split(items, split, fold, num_folds)
+    kept = [item for item in items if item.label < num_classes]
+    if len(kept) < len(items):
+        log.exclude("contempt (7-class view)", len(items) - len(kept))
+    return make_dataset([(i.path, i.label) for i in kept], log, num_classes=num_classes,
+                        name="ckplus", root=root, split=split,
+                        subjects=[i.subject for i in kept], **kwargs)

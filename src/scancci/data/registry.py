@@ -1,0 +1,154 @@
+"""One entry point for every dataset: `open_dataset(name, root, split=...)`.
+
+The readers are declared once, as data (name -> module, splits, one-line description), so the
+CLI help, `list_datasets()` and error messages all agree; a reader module is imported only when
+its dataset is opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from scancci.data.base import DatasetSummary, FERDataset
+from scancci.errors import DatasetError, unknown_name
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where a reader lives and what it offers."""
+
+    name: str
+    module: str  # scancci.data.readers.<module>
+    function: str
+    splits: tuple[str, ...]
+    description: str
+
+
+_READERS: dict[str, DatasetInfo] = {}
+
+
+def _register(name: str, module: str, splits: tuple[str, ...], description: str,
+              function: str | None = None) -> None:
+    if name in _READERS:
+        raise ValueError(f"dataset {name!r} registered twice")
+    _READERS[name] = DatasetInfo(name, module, function or f"open_{module}", splits, description)
+
+
+_register("rafdb", "rafdb", ("train", "test"), "RAF-DB basic (list_patition_label.txt)")
+_register("affectnet", "affectnet", ("train", "val"),
+          "AffectNet, CSV release (Manually_Annotated_file_lists) or npy release (train_set/)")
+_register("ferplus", "ferplus", ("train", "val", "test", "train+val"),
+          "FERPlus (fer2013new.csv or FER2013Train/Valid/Test label.csv)")
+_register("sfew", "folder", ("train", "val"),
+          "SFEW 2.0 (Train/, Val/ with one folder per emotion)", "open_sfew")
+_register("ckplus", "ckplus", ("all", "train", "test"),
+          "CK+ (last 3 frames + neutral first frame, 10 subject-independent folds)")
+_register("oulu", "oulu", ("all", "train", "test"),
+          "Oulu-CASIA (last 3 frames + neutral first frame, 10 subject-independent folds)")
+_register("jaffe", "jaffe", ("all", "train", "test"), "JAFFE (label coded in the file name)")
+_register("fedro", "folder", ("test",), "FED-RO (real occlusions, one folder per emotion)",
+          "open_fedro")
+_register("rafdb_occlusion", "subsets", ("test",), "Occlusion-RAF-DB test list (RAN paper)",
+          "open_rafdb_subset")
+_register("rafdb_pose30", "subsets", ("test",), "Pose-RAF-DB > 30 deg test list",
+          "open_rafdb_subset")
+_register("rafdb_pose45", "subsets", ("test",), "Pose-RAF-DB > 45 deg test list",
+          "open_rafdb_subset")
+_register("affectnet_occlusion", "subsets", ("val",), "Occlusion-AffectNet validation list",
+          "open_affectnet_subset")
+_register("affectnet_pose30", "subsets", ("val",), "Pose-AffectNet > 30 deg validation list",
+          "open_affectnet_subset")
+_register("affectnet_pose45", "subsets", ("val",), "Pose-AffectNet > 45 deg validation list",
+          "open_affectnet_subset")
+_register("ferplus_occlusion", "subsets", ("test",), "Occlusion-FERPlus test list",
+          "open_ferplus_subset")
+_register("ferplus_pose30", "subsets", ("test",), "Pose-FERPlus > 30 deg test list",
+          "open_ferplus_subset")
+_register("ferplus_pose45", "subsets", ("test",), "Pose-FERPlus > 45 deg test list",
+          "open_ferplus_subset")
+_register("folder", "folder", ("train", "val", "test", "all"),
+          "your own data: ROOT/[SPLIT/]<emotion>/*.jpg")
+_register("csv", "csv", ("train", "val", "test", "all"),
+          "your own data: a CSV with path and label columns (and optionally split)")
+
+
+def list_datasets() -> list[str]:
+    """Names accepted by `open_dataset`, sorted."""
+    return sorted(_READERS)
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """Reader information for `name`; unknown names get close-match suggestions."""
+    if name not in _READERS:
+        raise unknown_name("dataset", name, _READERS)
+    return _READERS[name]
+
+
+def open_dataset(
+    name: str,
+    root: str | Path,
+    *,
+    split: str | None = None,
+    num_classes: int | None = None,
+    transform: Callable[[Image.Image], Any] | None = None,
+    **options: Any,
+) -> FERDataset:
+    """Open dataset `name` from its native layout under `root`, labels in canonical order.
+
+    `split` None is the dataset's default: "train" where the owners ship a training split,
+    "all" for CK+, Oulu-CASIA, JAFFE and your own folders/CSV, "test" for FED-RO and subsets.
+    `num_classes` None keeps the dataset's own 7/8-class default; `options` go to the reader
+    (see docs/datasets.md, e.g. `label_mode` for FERPlus, `max_per_class` for AffectNet).
+    """
+    info = dataset_info(name)
+    module = importlib.import_module(f"scancci.data.readers.{info.module}")
+    reader = getattr(module, info.function)
+    if info.module == "subsets":
+        options["subset"] = name.split("_", 1)[1]
+    if split is not None:
+        options["split"] = split
+    return reader(root, num_classes=num_classes, transform=transform, **options)
+
+
+# Splits `scancci data summary` shows when no split is given (folds and merged splits left out).
+_SUMMARY_SPLITS = {"ferplus": ("train", "val", "test"),
+                   "folder": ("train", "val", "test", "all"), "csv": ("train", "val", "test", "all")}
+
+
+def summarize_dataset(
+    name: str,
+    root: str | Path,
+    *,
+    split: str | None = None,
+    num_classes: int | None = None,
+    check: bool = False,
+    **options: Any,
+) -> list[DatasetSummary]:
+    """Summaries of one split, or of every split the dataset has; `check` opens every image."""
+    info = dataset_info(name)
+    if split is not None:
+        splits: tuple[str, ...] = (split,)
+    else:
+        splits = _SUMMARY_SPLITS.get(name, ("all",) if "all" in info.splits else info.splits)
+    summaries: list[DatasetSummary] = []
+    errors: list[DatasetError] = []
+    for one in splits:
+        try:
+            dataset = open_dataset(name, root, split=one, num_classes=num_classes, **options)
+        except DatasetError as err:  # e.g. a folder/csv dataset without a val split
+            if split is not None:
+                raise
+            errors.append(err)
+            continue
+        summaries.append(dataset.check() if check else dataset.summary())
+        if name in ("folder", "csv") and one == "all" and len(summaries) > 1:
+            summaries.pop()  # "all" only when the data has no split folders/column
+    if not summaries:
+        raise errors[0]
+    return summaries

@@ -1,0 +1,75 @@
+"""`scancci predict`: expressions of every face in an image, a folder, a video or a webcam."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scancci.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from scancci.inference.results import Prediction
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="image file, folder (recursive), video file, or webcam "
+                                      "index (0, 1, ...)")
+    parser.add_argument("--model", required=True,
+                        help="saved model (.safetensors/.json/folder), original .pth, or .onnx")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="rows per face to FILE.csv or FILE.jsonl (needed for folders and "
+                             "videos unless --annotate is given)")
+    parser.add_argument("--annotate", type=Path, default=None, metavar="DIR",
+                        help="write annotated images (or an annotated video) to DIR")
+    parser.add_argument("--attention", action="store_true",
+                        help="overlay the SCAN attention map on annotated faces")
+    parser.add_argument("--detector", choices=("mtcnn", "opencv"), default="mtcnn")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--batch-size", type=int, default=32, help="faces per classifier batch")
+    parser.add_argument("--backend", choices=("torch", "onnx"), default=None,
+                        help="classifier runtime (default: onnx for .onnx files, else torch)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+                        help="bf16: PyTorch autocast; int8: onnxruntime")
+    parser.add_argument("--every", type=int, default=1, metavar="N",
+                        help="video: predict every N-th frame")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N",
+                        help="video/webcam: stop after N predicted frames")
+    parser.add_argument("--smoothing", type=float, default=0.0, metavar="A",
+                        help="video: per-track moving average of probabilities, 0 (off) to <1")
+    parser.add_argument("--no-resume", action="store_true",
+                        help="folder: overwrite --output instead of skipping images in it")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from scancci.inference import Recognizer
+    from scancci.inference.dispatch import predict_source
+    from scancci.inference.results import Prediction
+
+    backend = args.backend or ("onnx" if str(args.model).lower().endswith(".onnx") else "torch")
+    recognizer = Recognizer(args.model, detector=args.detector, device=args.device,
+                            batch_size=args.batch_size, backend=backend,
+                            precision=args.precision)
+    result = predict_source(recognizer, args.input, output=args.output,
+                            annotate_dir=args.annotate, attention=args.attention,
+                            resume=not args.no_resume, every=args.every,
+                            max_frames=args.max_frames, smoothing=args.smoothing,
+                            progress=not args.quiet)
+    if isinstance(result, Prediction):
+        if result.error:  # its row is in --output; the message says what is wrong
+            raise InvalidInputError(result.error)
+        _print_prediction(result)
+        return 0
+    print(f"scancci predict: {result}")
+    return 0
+
+
+def _print_prediction(prediction: Prediction) -> None:
+    print(f"{prediction.source}: {prediction.width}x{prediction.height}, "
+          f"{len(prediction.faces)} face(s)")
+    for i, face in enumerate(prediction.faces):
+        x1, y1, x2, y2 = (round(v) for v in face.box)
+        top = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[:3]
+        probs = ", ".join(f"{name} {p:.2f}" for name, p in top)
+        print(f"  face {i}: box ({x1}, {y1}, {x2}, {y2}) -> {face.label} ({probs})")

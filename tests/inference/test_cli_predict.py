@@ -1,0 +1,62 @@
+"""`scancci predict` end to end, in-process: an image, a folder with a corrupt file, a video."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+from scancci.cli import main
+
+
+def test_predict_one_image_with_annotation(model_path, photos_dir, tmp_path, capsys) -> None:
+    out, pictures = tmp_path / "one.jsonl", tmp_path / "pictures"
+    code = main(["predict", str(photos_dir / "multi_face.jpg"), "--model", str(model_path),
+                 "--output", str(out), "--annotate", str(pictures), "--attention",
+                 "--batch-size", "2", "--detector", "mtcnn", "--device", "cpu"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "5 face(s)" in printed and printed.count("face ") >= 5
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 5 and all(r["status"] == "face" for r in records)
+    assert (pictures / "multi_face.jpg").is_file()
+
+
+def test_predict_folder_with_a_corrupt_file(model_path, photos_dir, tmp_path, capsys) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(photos_dir / "0-f15-hao-ph.jpg", folder)
+    shutil.copy(photos_dir / "free-mountain-vector-01.jpg", folder)
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    out = tmp_path / "rows.csv"
+    assert main(["predict", str(folder), "--model", str(model_path), "--output", str(out),
+                 "--quiet"]) == 0
+    assert "3 images, 1 faces, 1 without a face, 1 unreadable" in capsys.readouterr().out
+    with out.open() as handle:
+        status = {row["source"]: row["status"] for row in csv.DictReader(handle)}
+    assert status == {"0-f15-hao-ph.jpg": "face", "corrupt.png": "error",
+                      "free-mountain-vector-01.jpg": "no_face"}
+
+
+def test_predict_short_video(model_path, photos_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "video.csv"
+    assert main(["predict", str(photos_dir / "single_face.mp4"), "--model", str(model_path),
+                 "--output", str(out), "--every", "10", "--max-frames", "3", "--smoothing",
+                 "0.3", "--annotate", str(tmp_path / "v"), "--quiet"]) == 0
+    assert "3 frames, 3 faces in 1 tracks" in capsys.readouterr().out
+    assert (tmp_path / "v" / "single_face.annotated.mp4").is_file()
+
+
+def test_predict_user_mistakes_exit_2_with_a_message(model_path, photos_dir, tmp_path,
+                                                     capsys) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"GIF89a nonsense")
+    assert main(["predict", str(broken), "--model", str(model_path)]) == 2
+    assert "not a readable image" in capsys.readouterr().err
+    assert main(["predict", str(photos_dir), "--model", str(model_path)]) == 2
+    assert "--output" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "nope"), "--model", str(model_path)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["predict", "7", "--model", str(model_path), "--output",
+                 str(tmp_path / "w.csv")]) == 2
+    assert "no webcam at index 7" in capsys.readouterr().err

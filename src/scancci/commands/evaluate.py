@@ -1,0 +1,43 @@
+"""`scancci evaluate`: accuracy, balanced accuracy, macro-F1, per-class recall, confusion
+matrix, for the test split and every robustness subset in one table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", action="append", required=True,
+                        help="saved model or run folder; repeat for mean +- std over runs")
+    parser.add_argument("--data", required=True, type=Path, help="dataset folder")
+    parser.add_argument("--dataset", default="rafdb",
+                        help="reader name (rafdb, affectnet, ferplus, sfew, folder, ...)")
+    parser.add_argument("--split", help="split to evaluate (default: the dataset's test split)")
+    parser.add_argument("--subsets", default="auto",
+                        help="auto (every list found under DATA/subsets/), none, or a comma list "
+                             "of occlusion,pose30,pose45")
+    parser.add_argument("--masked", type=Path, help="a masked copy of the dataset "
+                        "(`scancci mask`), evaluated as the 'masked' row")
+    parser.add_argument("--tta", action="store_true", help="flip test-time augmentation")
+    parser.add_argument("--out", type=Path, help="folder for results.json, confusion CSV/PNG")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from scancci.evaluate.session import evaluate_models
+
+    subsets = {"auto": None, "none": []}.get(args.subsets)
+    if subsets is None and args.subsets != "auto":
+        subsets = [s.strip() for s in args.subsets.split(",") if s.strip()]
+    split = args.split or ("val" if args.dataset in ("affectnet", "sfew") else "test")
+    session = evaluate_models(args.model, args.dataset, args.data, split=split, subsets=subsets,
+                              masked=args.masked, tta_flip=args.tta, device=args.device,
+                              batch_size=args.batch_size, out=args.out,
+                              progress=not args.no_progress)
+    print(session.markdown())
+    if args.out:
+        print(f"\nwritten to {args.out}")
+    return 0

@@ -1,0 +1,24 @@
+"""`scancci report`: collect finished runs into one table (mean +- std over runs)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", type=Path,
+                        help="run folders (scancci train / reproduce) or evaluate --out folders")
+    parser.add_argument("--out", type=Path, help="also write the Markdown to this file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from scancci.evaluate import runs_report
+
+    text = runs_report(args.runs)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"written to {args.out}")
+    return 0

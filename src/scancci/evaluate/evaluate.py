@@ -1,0 +1,138 @@
+"""Run a model over a dataset once and score it: `evaluate(model, dataset) -> EvalReport`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from scancci.errors import InvalidInputError
+from scancci.evaluate.metrics import ClassificationMetrics, compute_metrics
+
+
+@dataclass
+class EvalReport:
+    """Metrics of one model on one dataset, with the raw logits for calibration and plots."""
+
+    name: str
+    metrics: ClassificationMetrics
+    logits: torch.Tensor  # N x C, before temperature
+    targets: torch.Tensor  # N, class indices
+    temperature: float = 1.0
+    tta_flip: bool = False
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        return torch.softmax(self.logits / self.temperature, dim=1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "temperature": self.temperature, "tta_flip": self.tta_flip,
+                **self.metrics.to_dict()}
+
+
+def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """A model object in eval mode: a module as given, or anything `load_model` accepts."""
+    if isinstance(model, (str, Path)):
+        from scancci.models import load_model
+
+        model = load_model(model, map_location=device)
+    return model.to(device).eval()
+
+
+def eval_transform(model: nn.Module) -> Any:
+    """The deterministic transform matching the model's input size and normalisation."""
+    from scancci.data import build_transforms
+
+    config = model.config
+    return build_transforms(train=False, input_size=config.input_size, mean=config.mean,
+                            std=config.std)
+
+
+def _logits_of(output: Any) -> torch.Tensor:
+    return output if isinstance(output, torch.Tensor) else output.logits
+
+
+def _hard_targets(target: Any) -> torch.Tensor:
+    target = torch.as_tensor(target)
+    return target.argmax(dim=1) if target.ndim == 2 else target.long()  # soft labels -> argmax
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    loader: DataLoader,
+    *,
+    tta_flip: bool = False,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+    desc: str = "evaluating",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N x C logits, N targets) over a loader; `tta_flip` averages with the mirrored image."""
+    from tqdm import tqdm
+
+    model.eval()
+    all_logits: list[torch.Tensor] = []
+    all_targets: list[torch.Tensor] = []
+    for images, targets in tqdm(loader, desc=desc, disable=not progress, unit="batch",
+                                leave=False):
+        images = images.to(device)
+        logits = _logits_of(model(images)).float()
+        if tta_flip:
+            logits = (logits + _logits_of(model(torch.flip(images, dims=[3]))).float()) / 2
+        all_logits.append(logits.cpu())
+        all_targets.append(_hard_targets(targets))
+    if not all_logits:
+        raise InvalidInputError("the dataset to evaluate is empty")
+    return torch.cat(all_logits), torch.cat(all_targets)
+
+
+def evaluate(
+    model: nn.Module | str | Path,
+    dataset: Dataset,
+    *,
+    name: str = "test",
+    batch_size: int = 64,
+    num_workers: int = 0,
+    tta_flip: bool = False,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> EvalReport:
+    """Accuracy, balanced accuracy, macro-F1, per-class recall, confusion matrix and ECE.
+
+    A dataset without a transform gets the model's evaluation transform (resize + normalise).
+    The model's stored temperature scales the probabilities used for the ECE.
+    """
+    model = as_model(model, device)
+    if getattr(dataset, "transform", "absent") is None:
+        dataset.transform = eval_transform(model)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    logits, targets = predict_logits(model, loader, tta_flip=tta_flip, device=device,
+                                     progress=progress, desc=f"evaluating {name}")
+    temperature = float(getattr(model.config, "temperature", 1.0))
+    names = tuple(model.config.class_names)
+    if logits.shape[1] != len(names):
+        raise InvalidInputError(f"model outputs {logits.shape[1]} classes but names {len(names)}")
+    dataset_classes = getattr(dataset, "classes", None)
+    if dataset_classes is not None and tuple(dataset_classes) != names:
+        raise InvalidInputError(
+            f"the model's classes {list(names)} differ from the dataset's {list(dataset_classes)}:"
+            " open the dataset with the model's number of classes (num_classes=...)")
+    probabilities = torch.softmax(logits / temperature, dim=1)
+    metrics = compute_metrics(logits, targets, names, probabilities=probabilities)
+    return EvalReport(name, metrics, logits, targets, temperature, tta_flip)
+
+
+def evaluate_sets(
+    model: nn.Module | str | Path,
+    datasets: Mapping[str, Dataset],
+    **kwargs: Any,
+) -> dict[str, EvalReport]:
+    """`evaluate` on several named datasets (test set and robustness subsets) with one model."""
+    model = as_model(model, kwargs.get("device", "cpu"))
+    return {name: evaluate(model, dataset, name=name, **kwargs)
+            for name, dataset in datasets.items()}

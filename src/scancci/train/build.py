@@ -1,0 +1,92 @@
+"""Build the network a TrainConfig asks for: fresh, or fine-tuned from a checkpoint.
+
+Fine-tuning starts from anything `load_model` reads (a scancci model or run folder, or an
+original SCAN-CCI `.pth`). A checkpoint whose classes differ from the recipe's is an error
+unless `model.reset_classifier` (or `linear_probe`) asks for a new classifier: never a silent
+reset. `linear_probe` trains a new classifier on the frozen network.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from torch import nn
+
+from scancci.errors import CheckpointError, InvalidInputError
+from scancci.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def target_class_names(config: TrainConfig) -> tuple[str, ...]:
+    """The class names the trained model will predict."""
+    from scancci.data import class_names
+
+    m = config.model
+    if not m.class_names and m.num_classes not in (7, 8):
+        raise InvalidInputError(f"num_classes {m.num_classes} needs your class names: pass "
+                                "--classes neutral,happy,... (canonical names)")
+    names = tuple(m.class_names) if m.class_names else class_names(m.num_classes)
+    if len(names) != m.num_classes:
+        raise InvalidInputError(f"model.class_names has {len(names)} names but num_classes is "
+                                f"{m.num_classes}")
+    return names
+
+
+def build_model(config: TrainConfig) -> nn.Module:
+    """The model to train, in train mode."""
+    m = config.model
+    names = target_class_names(config)
+    if m.init_from:
+        model = _from_checkpoint(config, names)
+    else:
+        if m.init_required:
+            raise InvalidInputError(
+                f"recipe {config.name!r} fine-tunes an earlier model (see its YAML): pass "
+                "--init-from PATH (a run folder, model.safetensors or an original .pth), or "
+                "--set model.init_required=false to start from scratch")
+        from scancci.models import create_model
+
+        model = create_model(m.name, num_classes=m.num_classes, class_names=list(names),
+                             backbone_weights=m.backbone_weights, input_size=m.input_size,
+                             **m.options)
+    if m.linear_probe:
+        freeze_for_linear_probe(model, names)
+    return model.train()
+
+
+def _from_checkpoint(config: TrainConfig, names: tuple[str, ...]) -> nn.Module:
+    from scancci.models import load_model
+
+    m = config.model
+    model = load_model(m.init_from, map_location="cpu")
+    if model.config.arch != m.name:
+        log.warning("fine-tuning a %s checkpoint; the recipe names %s: keeping the checkpoint's "
+                    "architecture", model.config.arch, m.name)
+    have = tuple(model.config.class_names)
+    if have != names and not m.linear_probe:
+        if not m.reset_classifier:
+            raise CheckpointError(
+                f"{m.init_from} predicts {list(have)} but this run needs {list(names)}: pass "
+                "--reset-classifier to train a new classifier for your labels (the rest of the "
+                "network is kept)")
+        model.reset_classifier(len(names), list(names))
+    return model
+
+
+def freeze_for_linear_probe(model: nn.Module, names: tuple[str, ...]) -> None:
+    """Freeze everything, then give the model a new, trainable classifier for `names`.
+
+    The classifier is what `reset_classifier` replaces, so this holds for every architecture
+    without naming its layers.
+    """
+    before = {id(p) for p in model.parameters()}
+    model.reset_classifier(len(names), list(names))
+    fresh = [p for p in model.parameters() if id(p) not in before]
+    if not fresh:
+        raise CheckpointError(f"{model.config.arch}: reset_classifier made no new parameters; "
+                              "cannot tell the classifier apart for a linear probe")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in fresh:
+        p.requires_grad_(True)

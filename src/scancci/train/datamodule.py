@@ -1,0 +1,256 @@
+"""Training data as a LightningDataModule over scancci.data.
+
+Validation: a stratified, seeded carve of the training data (`data.val_fraction`), unless the
+recipe names a validation source. The test split is kept apart and evaluated once, after
+training, on the model selected on validation; `protocol.select_on_test` (the original code's
+flaw) instead validates on the test split, and is off by default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
+
+from scancci.errors import DatasetError
+from scancci.train.config import DataSource, TrainConfig
+from scancci.train.sampling import EpochSampler
+
+log = logging.getLogger(__name__)
+
+
+class TransformedSubset(Dataset):
+    """Items `indices` of a dataset returning PIL images, with a transform of its own.
+
+    `remap` (canonical label -> index in the user's label set) relabels the items; `targets`
+    are the base dataset's labels (before remapping).
+    """
+
+    def __init__(self, base: Dataset, indices: Sequence[int], transform: Callable[..., Any],
+                 targets: Sequence[int], remap: dict[int, int] | None = None,
+                 classes: Sequence[str] | None = None) -> None:
+        self.base, self.indices, self.transform = base, list(indices), transform
+        self.remap = remap
+        self.targets = [self._label(targets[i]) for i in self.indices]
+        if classes is not None:
+            self.classes = tuple(classes)
+
+    def _label(self, target: Any) -> Any:
+        if self.remap is None:
+            return target
+        if not isinstance(target, int):
+            raise DatasetError("soft labels cannot be restricted to a custom label set")
+        return self.remap[target]
+
+    def _item(self, index: int) -> tuple[Any, Any]:
+        image, target = self.base[self.indices[index]]
+        return image, self._label(target)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[Any, Any]:
+        """Item `key`, or `(index, seed)` from EpochSampler: augmentation seeded per item."""
+        if isinstance(key, tuple):
+            index, seed = key
+            image, target = self._item(index)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return self.transform(image), target
+        image, target = self._item(key)
+        return self.transform(image), target
+
+
+def label_space(config: TrainConfig) -> tuple[int, dict[int, int] | None]:
+    """Classes to open the data with, and canonical -> user index when a label set is given.
+
+    Readers speak the canonical 7/8-class space; a user label set (`model.class_names`, e.g.
+    neutral, happy, sad) keeps the items of those classes, renumbered in the user's order.
+    """
+    from scancci.data import CLASS_NAMES, class_names
+
+    names = config.model.class_names
+    if not names or (config.model.num_classes in (7, 8)
+                     and tuple(names) == class_names(config.model.num_classes)):
+        return config.model.num_classes, None
+    unknown = [n for n in names if n not in CLASS_NAMES]
+    if unknown:
+        raise DatasetError(f"class names {unknown} are not canonical; valid: "
+                           f"{', '.join(CLASS_NAMES)} (datasets map their labels to these)")
+    return (8 if "contempt" in names else 7), {CLASS_NAMES.index(n): i
+                                                 for i, n in enumerate(names)}
+
+
+def restrict(dataset: Any, transform: Callable[..., Any], config: TrainConfig) -> Any:
+    """The dataset with `transform`, restricted and relabelled to the user's label set."""
+    _, remap = label_space(config)
+    if remap is None:
+        dataset.transform = transform
+        return dataset
+    dataset.transform = None
+    keep = [i for i, t in enumerate(dataset.targets) if t in remap]
+    dropped = len(dataset.targets) - len(keep)
+    if dropped:
+        log.info("%s (%s): %d items of classes outside %s left out", dataset.name,
+                 dataset.split, dropped, config.model.class_names)
+    return TransformedSubset(dataset, keep, transform, dataset.targets, remap,
+                             config.model.class_names)
+
+
+def _identity(image: Any) -> Any:
+    return image
+
+
+def source_root(config: TrainConfig, source: DataSource) -> Path | None:
+    """The folder of a source: its own root (a path or a key of data.roots), else the default."""
+    data = config.data
+    if source.root is not None:  # a key of data.roots ("masked"), else a path
+        is_path = "/" in source.root or Path(source.root).expanduser().exists()
+        chosen = data.roots.get(source.root, source.root if is_path else None)
+    else:
+        chosen = data.roots.get(source.dataset.split("_")[0], data.root)
+    return Path(chosen).expanduser() if chosen else None
+
+
+def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = None,
+                transform: Callable[..., Any] | None = None):
+    """Open one source with the model's number of classes; missing roots -> DatasetError."""
+    from scancci.data import open_dataset
+
+    root = source_root(config, source)
+    key = source.root or source.dataset.split("_")[0]
+    if root is None:
+        raise DatasetError(
+            f"recipe {config.name!r} needs the {key!r} data ({source.dataset}, split "
+            f"{source.split}): pass --data PATH" + (f" or --data {key}=PATH" if key else ""))
+    if not root.exists():
+        raise DatasetError(f"{source.dataset} data folder {root} does not exist: check --data")
+    options = dict(source.options)
+    if fold is not None:
+        options.setdefault("fold", fold)
+        options.setdefault("num_folds", config.data.folds)
+    dataset = open_dataset(source.dataset, root, split=source.split,
+                           num_classes=label_space(config)[0], **options)
+    return restrict(dataset, transform, config) if transform is not None else dataset
+
+
+def open_optional(config: TrainConfig, source: DataSource, **kwargs: Any):
+    """`open_source`, or None with a logged note when an optional source is unavailable."""
+    try:
+        return open_source(config, source, **kwargs)
+    except DatasetError as err:
+        if not source.optional:
+            raise
+        log.info("skipping %s: %s", source.label, err)
+        return None
+
+
+def _report_problems(dataset: Any) -> None:
+    problems = getattr(dataset, "problems", [])
+    if problems:
+        log.warning("%s (%s): %d unusable entries skipped; `scancci data check` lists them",
+                    getattr(dataset, "name", "dataset"), getattr(dataset, "split", ""),
+                    len(problems))
+
+
+@dataclass
+class Splits:
+    """The three data splits and the training class counts."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset | None
+    class_counts: list[int]
+
+
+class FERDataModule(L.LightningDataModule):
+    """Train / val / test loaders for one TrainConfig (and one fold of k-fold recipes)."""
+
+    def __init__(self, config: TrainConfig, *, input_size: int, mean: Sequence[float],
+                 std: Sequence[float], fold: int | None = None) -> None:
+        super().__init__()
+        self.config, self.fold = config, fold
+        self.input_size, self.mean, self.std = input_size, tuple(mean), tuple(std)
+        self.splits: Splits | None = None
+
+    def transforms(self, train: bool) -> Callable[..., Any]:
+        from scancci.data import build_transforms
+
+        augment = self.config.data.augment if train else {}
+        return build_transforms(train=train, input_size=self.input_size, mean=self.mean,
+                                std=self.std, **augment)
+
+    def prepare(self) -> Splits:
+        """Open every split once (also usable without a Trainer)."""
+        if self.splits is None:
+            self.splits = self._open()
+        return self.splits
+
+    def setup(self, stage: str | None = None) -> None:
+        self.prepare()
+
+    def _open(self) -> Splits:
+        from scancci.data import stratified_split
+
+        config, data = self.config, self.config.data
+        parts = [open_source(config, s, fold=self.fold) for s in data.train]
+        for part in parts:
+            _report_problems(part)
+            if len(part) == 0:
+                raise DatasetError(f"{part.name} ({part.split}) holds no usable images")
+        train_tf, eval_tf = self.transforms(True), self.transforms(False)
+        _, remap = label_space(config)
+        if remap is not None:  # keep and renumber the user's classes; PIL images for now
+            parts = [restrict(part, _identity, config) for part in parts]
+        train_all = parts[0] if len(parts) == 1 else ConcatDataset(parts)
+        targets = [t for part in parts for t in part.targets]
+        test = (open_source(config, data.test, fold=self.fold, transform=eval_tf)
+                if data.test is not None else None)
+        if data.val is not None:
+            train_idx = list(range(len(targets)))
+            val: Dataset = open_source(config, data.val, fold=self.fold, transform=eval_tf)
+        else:
+            train_idx, val_idx = stratified_split(targets, data.val_fraction,
+                                                  seed=config.trainer.seed)
+            val = TransformedSubset(train_all, val_idx, eval_tf, targets)
+        if config.protocol.select_on_test:
+            if test is None:
+                raise DatasetError("protocol.select_on_test needs a test split")
+            log.warning("protocol.select_on_test: selecting the epoch on the TEST split, as the "
+                        "original code did; the test number is then optimistic")
+            val = test
+        train = TransformedSubset(train_all, train_idx, train_tf, targets)
+        if len(train) == 0:
+            raise DatasetError(f"recipe {config.name!r}: no training items left")
+        counts = torch.bincount(torch.as_tensor(train.targets),
+                                minlength=config.model.num_classes).tolist()
+        return Splits(train, val, test, counts)
+
+    def _loader(self, dataset: Dataset, *, train: bool) -> DataLoader:
+        data = self.config.data
+        batch = data.batch_size if train else (data.eval_batch_size or data.batch_size)
+        sampler = None
+        if train:
+            sampler = EpochSampler(dataset, dataset.targets, balanced=data.balance == "resample",
+                                   seed=self.config.trainer.seed)
+        return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False,
+                          num_workers=data.num_workers, persistent_workers=data.num_workers > 0,
+                          drop_last=train and len(dataset) > batch)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.prepare().train, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.prepare().val, train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        test = self.prepare().test
+        if test is None:
+            raise DatasetError(f"recipe {self.config.name!r} has no test split")
+        return self._loader(test, train=False)

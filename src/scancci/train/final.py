@@ -1,0 +1,128 @@
+"""After training: calibrate on validation, save the model, evaluate the test split once.
+
+The test split and the robustness subsets (occlusion, pose, masked) are evaluated here, a
+single time, with the model selected on validation; the run folder gets eval/results.json,
+confusion matrices, a reliability diagram and report.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from scancci.train.config import TrainConfig
+from scancci.train.datamodule import FERDataModule, open_optional
+
+if TYPE_CHECKING:
+    from scancci.train.fit import RunResult
+
+log = logging.getLogger(__name__)
+
+
+def _device(config: TrainConfig) -> str:
+    wants_gpu = config.trainer.accelerator in ("gpu", "cuda", "auto")
+    return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
+
+
+def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
+    """The test split and every available robustness subset, by table label."""
+    splits = datamodule.prepare()
+    transform = datamodule.transforms(False)
+    sets: dict[str, Any] = {}
+    if splits.test is not None and config.data.test is not None:
+        sets[config.data.test.name or "test"] = splits.test
+    for source in config.data.subsets:
+        dataset = open_optional(config, source, fold=datamodule.fold, transform=transform)
+        if dataset is not None and len(dataset):
+            sets[source.label] = dataset
+    return sets
+
+
+def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
+               result: RunResult) -> RunResult:
+    """Calibrate, save, evaluate once and write the reports; fills `result`."""
+    from scancci.evaluate import evaluate, fit_temperature
+    from scancci.evaluate.calibration import calibration_summary, plot_reliability
+    from scancci.evaluate.report import write_results
+    from scancci.models import save_model
+
+    run_dir = result.run_dir
+    device = _device(config)
+    model = model.to(device).eval()
+    progress = config.trainer.progress
+    batch = config.data.eval_batch_size or config.data.batch_size
+    if config.evaluation.calibrate:
+        val = datamodule.prepare().val
+        fit_temperature(model, torch.utils.data.DataLoader(val, batch_size=batch),
+                        device=device, progress=progress)
+    result.model_path = run_dir / "model.safetensors"
+    save_model(model.cpu(), result.model_path)
+    model.to(device)
+    reports = {name: evaluate(model, dataset, name=name, batch_size=batch, device=device,
+                              tta_flip=config.evaluation.tta_flip, progress=progress,
+                              num_workers=config.data.num_workers)
+               for name, dataset in eval_sets(config, datamodule).items()}
+    result.results = {name: r.metrics for name, r in reports.items()}
+    extra: dict[str, Any] = {"recipe": config.name, "monitor": result.monitor,
+                             "best_score": result.best_score, "epochs": result.epochs,
+                             "model": str(result.model_path)}
+    if reports and config.evaluation.calibrate:
+        first = next(iter(reports.values()))
+        temperature = float(model.config.temperature)
+        result.calibration = {"set": first.name, **calibration_summary(
+            first.logits, first.targets, temperature)}
+        extra["calibration"] = result.calibration
+        plot_reliability({"before (T = 1)": (torch.softmax(first.logits, 1), first.targets),
+                          f"after (T = {temperature:.2f})": (first.probabilities, first.targets)},
+                         run_dir / "eval" / "reliability.png")
+    if reports:
+        write_results(result.results, run_dir / "eval", extra=extra)
+    (run_dir / "report.md").write_text(run_report(config, result))
+    return result
+
+
+def run_report(config: TrainConfig, result: RunResult, paper: dict[str, float] | None = None,
+               title: str | None = None) -> str:
+    """Markdown report of one run: protocol, the one-time test table, calibration, plots."""
+    from scancci.evaluate.report import _slug, metrics_table, recall_table
+
+    p = config.protocol
+    lines = [f"# {title or config.name}", "", config.description, "",
+             f"- model: `{config.model.name}` ({config.model.num_classes} classes), "
+             f"input {config.model.input_size} px",
+             f"- epochs: {result.epochs}; selected on `{result.monitor}`"
+             + (f" = {100 * result.best_score:.2f}%" if result.best_score is not None else ""),
+             "- selection split: " + ("TEST (protocol.select_on_test: the original's flaw; the "
+                                      "test numbers are optimistic)" if p.select_on_test else
+                                      "validation carved from train (stratified, seeded)"
+                                      if config.data.val is None else "the recipe's val split"),
+             f"- BatchNorm in eval mode after epoch 1 (original quirk): "
+             f"{'yes' if p.bn_eval_after_first_epoch else 'no'}",
+             f"- flip test-time augmentation: {'yes' if config.evaluation.tta_flip else 'no'}",
+             ""]
+    if result.results:
+        lines += ["## Test (evaluated once, after training)", "",
+                  metrics_table(result.results, paper), "", "Per-class recall (%):", "",
+                  recall_table(result.results), ""]
+        for name in result.results:
+            lines.append(f"![confusion {name}](eval/confusion_{_slug(name)}.png)")
+        lines.append("")
+    if result.calibration:
+        c = result.calibration
+        lines += ["## Calibration", "",
+                  f"Temperature fitted on the validation split: T = {c['temperature']:.3f}. "
+                  f"On {c['set']}: ECE {100 * c['ece_before']:.2f}% -> {100 * c['ece_after']:.2f}%"
+                  f", NLL {c['nll_before']:.3f} -> {c['nll_after']:.3f}.", "",
+                  "![reliability](eval/reliability.png)", ""]
+    return "\n".join(lines)
+
+
+def relative_to(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,130 @@
+"""The LightningModule: wraps the plain nn.Module model, one shared step for every stage.
+
+The network itself never imports Lightning (export and serving stay light); this wrapper
+adds the loss, per-stage torchmetrics (accumulated over the epoch, names like `val/acc`),
+SGD with per-group learning rates and the per-epoch decay of the original recipe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+from scancci.errors import ScanCCIError
+from scancci.train.config import TrainConfig
+
+STAGES = ("train", "val", "test")
+
+
+class TrainingDivergedError(ScanCCIError):
+    """The loss became NaN or infinite: stop before hours are wasted."""
+
+
+def _stage_metrics(num_classes: int, stage: str) -> MetricCollection:
+    return MetricCollection(
+        {"acc": MulticlassAccuracy(num_classes=num_classes, average="micro"),
+         "bacc": MulticlassAccuracy(num_classes=num_classes, average="macro"),
+         "f1": MulticlassF1Score(num_classes=num_classes, average="macro")},
+        prefix=f"{stage}/",
+    )
+
+
+def optimizer_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """SGD parameter groups: trunk at trunk_lr, every other group (attention, cci) at head_lr.
+
+    Frozen parameters (linear probe) are left out; weight decay applies to every group, as
+    in the original.
+    """
+    groups = []
+    for name, params in model.parameter_groups().items():
+        trainable = [p for p in params if p.requires_grad]
+        if trainable:
+            lr = config.optim.trunk_lr if name == "trunk" else config.optim.head_lr
+            groups.append({"params": trainable, "lr": lr, "name": name})
+    if not groups:
+        raise ScanCCIError("the model has no trainable parameters")
+    return groups
+
+
+class ScanCCIModule(L.LightningModule):
+    """Training wrapper of a scancci model (SCAN-CCI or a plain baseline)."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig,
+                 class_weights: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.register_buffer("class_weights", class_weights, persistent=False)
+        num_classes = model.config.num_classes
+        # keys "train_metrics"...: ModuleDict keys may not shadow nn.Module.train
+        self.metrics = nn.ModuleDict({f"{s}_metrics": _stage_metrics(num_classes, s) for s in STAGES})
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return self.model(x)
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        from scancci.models import scancci_loss
+
+        images, targets = batch
+        output = self.model(images)
+        loss_cfg = self.config.loss
+        loss = scancci_loss(output, targets, attention_weight=loss_cfg.attention_weight,
+                            region_weight=loss_cfg.region_weight, class_weights=self.class_weights,
+                            label_smoothing=loss_cfg.label_smoothing)
+        hard = targets.argmax(dim=1) if targets.ndim == 2 else targets  # soft labels -> argmax
+        metrics = self.metrics[f"{stage}_metrics"]
+        metrics.update(output.logits.detach().float(), hard)
+        sync = True  # epoch values averaged over DDP processes (a scalar: cheap)
+        self.log(f"{stage}/loss", loss.detach(), on_step=stage == "train", on_epoch=True,
+                 prog_bar=True, sync_dist=sync, batch_size=len(images))
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val",
+                      sync_dist=sync, batch_size=len(images))
+        return loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = self._step(batch, "train")
+        if not torch.isfinite(loss):
+            lrs = ", ".join(f"{g['name']} {g['lr']:.2g}" for g in self.optimizers().param_groups)
+            raise TrainingDivergedError(
+                f"the training loss became {loss.item()} at epoch {self.current_epoch}, batch "
+                f"{batch_idx} (learning rates: {lrs}). Lower optim.head_lr / optim.trunk_lr, "
+                "use --precision 32-true, or check the data for broken images; the last good "
+                "checkpoint is checkpoints/last.ckpt in the run folder")
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "test")
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optim = self.config.optim
+        optimizer = torch.optim.SGD(optimizer_groups(self.model, self.config),
+                                    momentum=optim.momentum, nesterov=optim.nesterov,
+                                    weight_decay=optim.weight_decay)
+        # every lr x lr_decay after each epoch (the original's 0.95); 1.0 keeps them constant
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=optim.lr_decay)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler,
+                                                         "interval": "epoch"}}
+
+    # Train-mode control: the original's BatchNorm quirk, and frozen layers when probing.
+    def _fix_train_mode(self) -> None:
+        quirk = self.config.protocol.bn_eval_after_first_epoch and self.current_epoch >= 1
+        if quirk or self.config.model.linear_probe:
+            self.model.eval()
+
+    def on_train_epoch_start(self) -> None:
+        self._fix_train_mode()
+        for group in self.optimizers().param_groups:
+            self.log(f"lr/{group['name']}", group["lr"], on_step=False, on_epoch=True,
+                     sync_dist=True)
+
+    def on_validation_model_train(self) -> None:
+        super().on_validation_model_train()
+        self._fix_train_mode()

@@ -1,0 +1,110 @@
+"""Command-line options shared by `scancci train` and `scancci reproduce`, mapped to a config.
+
+Every flag is a shortcut for a config key (`--epochs 3` is `--set trainer.epochs=3`), so the
+YAML file, the flags and `--set` all describe the same TrainConfig.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from scancci.errors import InvalidInputError
+from scancci.train.config import TrainConfig
+from scancci.train.recipes import load_recipe
+
+# flag dest -> config key
+FLAG_KEYS = {
+    "epochs": "trainer.epochs", "batch_size": "data.batch_size", "devices": "trainer.devices",
+    "accelerator": "trainer.accelerator", "strategy": "trainer.strategy",
+    "num_nodes": "trainer.num_nodes", "precision": "trainer.precision",
+    "accumulate": "trainer.accumulate_grad_batches", "seed": "trainer.seed",
+    "workers": "data.num_workers", "init_from": "model.init_from",
+    "backbone_weights": "model.backbone_weights", "model": "model.name",
+    "input_size": "model.input_size",
+}
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool = True) -> None:
+    """The flags of `scancci train` (reproduce takes the recipe as a positional argument)."""
+    if recipe_flag:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--recipe", help="packaged recipe: rafdb, ferplus, affectnet8, "
+                           "affectnet7, affectnet_rafdb, sfew, ckplus, oulu, demo")
+        which.add_argument("--config", type=Path, help="your own YAML config (may say base: RECIPE)")
+    parser.add_argument("--data", action="append", default=[], metavar="[NAME=]PATH",
+                        help="dataset folder; NAME=PATH for recipes with several sources "
+                             "(e.g. --data affectnet=/d/affectnet --data rafdb=/d/rafdb, "
+                             "--data masked=/d/rafdb-masked)")
+    parser.add_argument("--out", type=Path, help="run folder (default runs/<recipe>)")
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its last checkpoint")
+    state.add_argument("--overwrite", action="store_true",
+                       help="replace what the run folder holds")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--model", help="architecture (see `scancci models`)")
+    parser.add_argument("--input-size", type=int)
+    parser.add_argument("--backbone-weights", help='"imagenet" or a local weights file')
+    parser.add_argument("--accelerator", help="cpu, gpu or auto")
+    parser.add_argument("--devices", help="number of devices (or auto)")
+    parser.add_argument("--num-nodes", type=int)
+    parser.add_argument("--strategy", help="auto, ddp (several GPUs or CPU processes), ...")
+    parser.add_argument("--precision", help="32-true, bf16-mixed or 16-mixed")
+    parser.add_argument("--accumulate", type=int, help="gradient accumulation steps")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic algorithms (bit-exact reruns, slower)")
+    parser.add_argument("--workers", type=int, help="data loader worker processes")
+    parser.add_argument("--init-from", help="fine-tune from a scancci model / run folder or an "
+                        "original SCAN-CCI .pth checkpoint")
+    parser.add_argument("--reset-classifier", action="store_true",
+                        help="new classifier when --init-from predicts other classes")
+    parser.add_argument("--linear-probe", action="store_true",
+                        help="train only a new classifier on the frozen network")
+    parser.add_argument("--classes", help="comma-separated class names of your label set "
+                        "(canonical names, e.g. neutral,happy,sad)")
+    parser.add_argument("--tta", action="store_true", help="flip test-time augmentation")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        dest="overrides", help="any config key, e.g. optim.head_lr=0.001 or "
+                        "protocol.select_on_test=true (the original's flawed protocol)")
+
+
+def _data_overrides(items: list[str]) -> list[str]:
+    out = []
+    for item in items:
+        name, sep, path = item.partition("=")
+        if sep and name and "/" not in name:
+            out.append(f"data.roots.{name}={path}")
+        else:
+            out.append(f"data.root={item}")
+    return out
+
+
+def config_from_args(args: argparse.Namespace, recipe: str | Path | None = None) -> TrainConfig:
+    """The TrainConfig the command line describes (recipe, then flags, then --set)."""
+    source = recipe or getattr(args, "recipe", None) or args.config
+    overrides = _data_overrides(args.data)
+    for dest, key in FLAG_KEYS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    for flag, key in (("deterministic", "trainer.deterministic"),
+                      ("reset_classifier", "model.reset_classifier"),
+                      ("linear_probe", "model.linear_probe"), ("tta", "evaluation.tta_flip"),
+                      ("resume", "resume"), ("overwrite", "overwrite")):
+        if getattr(args, flag, False):
+            overrides.append(f"{key}=true")
+    if args.no_progress:
+        overrides.append("trainer.progress=false")
+    if args.out is not None:
+        overrides.append(f"run_dir={args.out}")
+    if args.classes:
+        names = [c.strip() for c in args.classes.split(",") if c.strip()]
+        if len(names) < 2:
+            raise InvalidInputError(f"--classes needs at least 2 names, got {args.classes!r}")
+        overrides += [f"model.class_names=[{', '.join(names)}]",
+                      f"model.num_classes={len(names)}"]
+    return load_recipe(source, overrides=[*overrides, *args.overrides])

@@ -1,0 +1,58 @@
+"""Temperature scaling lowers the ECE of a deliberately over-confident model."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from scancci.evaluate import expected_calibration_error, fit_temperature, plot_reliability
+from scancci.evaluate.calibration import calibration_summary
+
+
+class OverConfident(nn.Module):
+    """Logits = 8 x the true log-odds: right ranking, far too sure."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(weight * 8.0)
+        self.config = SimpleNamespace(temperature=1.0, class_names=("a", "b", "c"))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight
+
+
+def _data(seed: int, weight: torch.Tensor) -> TensorDataset:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(600, 4, generator=g)
+    y = torch.multinomial(torch.softmax(x @ weight, 1), 1, generator=g).squeeze(1)
+    return TensorDataset(x, y)
+
+
+def test_temperature_lowers_ece_on_held_out_data(tmp_path) -> None:
+    weight = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    model = OverConfident(weight)
+    val, test = _data(1, weight), _data(2, weight)
+    temperature = fit_temperature(model, DataLoader(val, batch_size=100), progress=False)
+    assert temperature > 2.0  # it was 8x over-confident
+    assert model.config.temperature == temperature
+    x, y = test.tensors
+    with torch.no_grad():
+        logits = model(x)
+    before = expected_calibration_error(torch.softmax(logits, 1), y)
+    after = expected_calibration_error(torch.softmax(logits / temperature, 1), y)
+    assert after < before / 2
+    summary = calibration_summary(logits, y, temperature)
+    assert summary["nll_after"] < summary["nll_before"]
+    png = plot_reliability({"before": (torch.softmax(logits, 1), y),
+                            "after": (torch.softmax(logits / temperature, 1), y)},
+                           tmp_path / "reliability.png")
+    assert png.stat().st_size > 1000
+
+
+def test_ece_of_a_perfectly_calibrated_toy_is_zero() -> None:
+    probs = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert expected_calibration_error(probs, torch.tensor([0, 1])) == pytest.approx(0.0)

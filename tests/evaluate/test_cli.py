@@ -1,0 +1,70 @@
+"""`scancci evaluate`, `calibrate` and `report` on a saved model and generated faces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scancci.cli import main
+from scancci.data import generate_demo_dataset
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return generate_demo_dataset(tmp_path_factory.mktemp("faces"), seed=4,
+                                 num_train_per_class=5, num_test_per_class=2, image_size=48)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from scancci.models import create_model, save_model
+
+    folder = tmp_path_factory.mktemp("model")
+    model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64)
+    save_model(model, folder / "model.safetensors")
+    return folder
+
+
+def test_evaluate_writes_one_table_with_the_masked_row(faces, saved_model, tmp_path,
+                                                       capsys) -> None:
+    out = tmp_path / "eval"
+    code = main(["evaluate", "--model", str(saved_model), "--data", str(faces["clean"]),
+                 "--masked", str(faces["masked"]), "--tta", "--out", str(out),
+                 "--no-progress"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| test | 14 |" in printed and "| masked | 14 |" in printed
+    assert "skipped occlusion" in printed  # no list file: said so, not silently dropped
+    data = json.loads((out / "results.json").read_text())
+    assert set(data["sets"]) == {"test", "masked"} and data["tta_flip"] is True
+    assert (out / "confusion_masked.png").is_file()
+    code = main(["report", str(out), str(out), "--out", str(tmp_path / "r.md")])
+    assert code == 0 and "Mean ± std over 2 runs" in (tmp_path / "r.md").read_text()
+
+
+def test_calibrate_stores_the_temperature_in_a_new_model(faces, saved_model, tmp_path,
+                                                         capsys) -> None:
+    from scancci.models import load_model
+
+    out = tmp_path / "calibrated"
+    assert main(["calibrate", "--model", str(saved_model), "--data", str(faces["clean"]),
+                 "--val-fraction", "0.4", "--out", str(out), "--no-progress"]) == 0
+    assert "ECE" in capsys.readouterr().out
+    calibrated = load_model(out)
+    assert calibrated.config.temperature != 1.0
+    assert load_model(saved_model).config.temperature == 1.0  # the original is untouched
+    assert (out / "reliability.png").is_file()
+    assert main(["calibrate", "--model", str(saved_model), "--data", str(faces["clean"]),
+                 "--out", str(out), "--no-progress"]) == 2  # never overwrites
+
+
+def test_user_mistakes_are_one_line_errors(faces, saved_model, tmp_path, capsys) -> None:
+    assert main(["evaluate", "--model", str(saved_model), "--data",
+                 str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "--recipe", "rafbd", "--data", str(faces["clean"])]) == 2
+    assert "rafdb" in capsys.readouterr().err
+    assert main(["train", "--recipe", "rafdb"]) == 2
+    assert "--data" in capsys.readouterr().err

@@ -1,0 +1,68 @@
+"""evaluate() over a dataset, flip TTA, result files, and mean +- std over runs."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from scancci.evaluate import aggregate_table, compute_metrics, evaluate, runs_report, write_results
+from scancci.evaluate.report import read_results
+
+NAMES = ("a", "b", "c")
+
+
+class ReadsLogits(nn.Module):
+    """The 'image' is 1 x 1 x C logits: output = mean over the two leading axes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = SimpleNamespace(temperature=1.0, class_names=NAMES, num_classes=3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(1, 2))
+
+
+def _data(n: int = 40, seed: int = 0) -> TensorDataset:
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, 1, 1, 3, generator=g) * 3
+    targets = torch.randint(0, 3, (n,), generator=g)
+    return TensorDataset(logits, targets)
+
+
+def test_evaluate_scores_the_whole_dataset_and_flip_tta() -> None:
+    data = _data()
+    x, y = data.tensors
+    report = evaluate(ReadsLogits(), data, batch_size=7, progress=False)
+    expected = compute_metrics(x[:, 0, 0].argmax(1), y, NAMES)
+    assert report.metrics.confusion.tolist() == expected.confusion.tolist()
+    assert report.metrics.accuracy == pytest.approx(expected.accuracy)
+    assert report.metrics.ece is not None
+    tta = evaluate(ReadsLogits(), data, batch_size=7, progress=False, tta_flip=True)
+    mirrored = (x[:, 0, 0] + x[:, 0, 0].flip(1)) / 2
+    assert torch.allclose(tta.logits, mirrored)
+
+
+def test_result_files_and_mean_std_over_runs(tmp_path) -> None:
+    runs = []
+    for seed in range(2):
+        data = _data(seed=seed)
+        report = evaluate(ReadsLogits(), data, progress=False)
+        occluded = evaluate(ReadsLogits(), _data(seed=seed + 10), progress=False)
+        results = {"test": report.metrics, "occlusion": occluded.metrics}
+        write_results(results, tmp_path / f"run{seed}" / "eval")
+        runs.append(results)
+    assert (tmp_path / "run0/eval/confusion_test.csv").read_text().startswith(
+        "true \\ predicted,a,b,c")
+    assert (tmp_path / "run0/eval/confusion_occlusion.png").stat().st_size > 1000
+    back = read_results(tmp_path / "run1")
+    assert back[0]["test"].confusion.tolist() == runs[1]["test"].confusion.tolist()
+    table = aggregate_table(runs)
+    accs = [r["test"].accuracy for r in runs]
+    assert f"{100 * np.mean(accs):.2f} ± {100 * np.std(accs, ddof=1):.2f}" in table
+    text = runs_report([tmp_path / "run0", tmp_path / "run1"])
+    assert "Mean ± std over 2 runs" in text and "occlusion" in text

@@ -1,0 +1,55 @@
+"""Validation is a stratified, seeded carve of train; the test split stays apart."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import torch
+
+from scancci.train.datamodule import FERDataModule
+from scancci.train.sampling import EpochSampler
+
+
+def _module(config) -> FERDataModule:
+    return FERDataModule(config, input_size=32, mean=(0.5,) * 3, std=(0.5,) * 3)
+
+
+def test_validation_is_a_stratified_seeded_carve_of_train(tiny_config) -> None:
+    splits = _module(tiny_config()).prepare()
+    train, val = splits.train, splits.val
+    assert not set(train.indices) & set(val.indices)
+    assert len(train) + len(val) == 70
+    assert Counter(val.targets) == dict.fromkeys(range(7), 2)  # 20 % of 10 per class
+    assert splits.test is not None and len(splits.test) == 21
+    again = _module(tiny_config()).prepare()
+    assert again.val.indices == val.indices
+    other = _module(tiny_config("trainer.seed=5")).prepare()
+    assert other.val.indices != val.indices
+    image, label = train[(0, 123)]  # (index, seed) from the sampler: seeded augmentation
+    assert tuple(image.shape) == (3, 32, 32) and 0 <= label < 7
+    assert torch.equal(train[(0, 123)][0], image)
+
+
+def test_select_on_test_is_an_explicit_quirk(tiny_config) -> None:
+    splits = _module(tiny_config("protocol.select_on_test=true")).prepare()
+    assert splits.val is splits.test
+
+
+def test_sampler_depends_only_on_seed_and_epoch_and_splits_across_processes() -> None:
+    targets = [0] * 30 + [1] * 10
+    a = EpochSampler(list(range(40)), targets, balanced=True, seed=3)
+    b = EpochSampler(list(range(40)), targets, balanced=True, seed=3)
+    a.set_epoch(2)
+    b.set_epoch(2)
+    assert list(a) == list(b)
+    b.set_epoch(3)
+    assert list(a) != list(b)
+    drawn = Counter(targets[i] for i, _ in EpochSampler(list(range(40)), targets, balanced=True))
+    assert abs(drawn[0] - drawn[1]) < 15  # 1/count weights: classes drawn about equally
+    halves = []
+    for rank in range(2):
+        s = EpochSampler(list(range(40)), targets, balanced=False, seed=1)
+        s.num_replicas, s.rank = 2, rank
+        s.total_size, s.num_samples = 40, 20
+        halves.append([i for i, _ in s])
+    assert sorted(halves[0] + halves[1]) == list(range(40))

@@ -1,1 +1,20 @@
-"""scancci.export (being built)."""
+"""Deployment exports: ONNX (fp32, int8) and TorchScript, each verified against PyTorch.
+
+`scancci.export.runtime.OnnxClassifier` runs an ONNX export as a Recognizer backend.
+"""
+
+from scancci.export.onnx import ExportResult, export_onnx, verify_onnx
+from scancci.export.quantize import quantize_onnx
+from scancci.export.torchscript import export_torchscript, load_torchscript
+from scancci.export.verify import ExportParityError, ParityReport
+
+__all__ = [
+    "ExportParityError",
+    "ExportResult",
+    "ParityReport",
+    "export_onnx",
+    "export_torchscript",
+    "load_torchscript",
+    "quantize_onnx",
+    "verify_onnx",
+]

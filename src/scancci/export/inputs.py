@@ -1,0 +1,71 @@
+"""Inputs for checking an export: real images (resized and normalised as the model expects)
+and random tensors, as named float32 batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from scancci.errors import InvalidInputError
+from scancci.imaging import is_image_file, load_image
+
+ImageLike = str | Path | Image.Image | np.ndarray
+
+
+def collect_images(source: ImageLike | Sequence[ImageLike] | None) -> list[ImageLike]:
+    """Expand a folder (its image files, sorted), one image or a list of images into a list."""
+    if source is None:
+        return []
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p))
+            if not files:
+                raise InvalidInputError(f"{path}: no image files in this folder")
+            return list(files)
+        return [path]
+    if isinstance(source, (Image.Image, np.ndarray)):
+        return [source]
+    return list(source)
+
+
+def preprocess(images: Iterable[ImageLike], config: Any) -> np.ndarray:
+    """Resize each image to the model's square input and normalise: N x 3 x S x S float32."""
+    size = int(config.input_size)
+    mean = np.asarray(config.mean, dtype=np.float32).reshape(3, 1, 1)
+    std = np.asarray(config.std, dtype=np.float32).reshape(3, 1, 1)
+    arrays = []
+    for image in images:
+        rgb = load_image(image).resize((size, size), Image.Resampling.BILINEAR)
+        chw = np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1) / 255.0  # 3 x S x S
+        arrays.append((chw - mean) / std)
+    if not arrays:
+        return np.zeros((0, 3, size, size), dtype=np.float32)
+    return np.stack(arrays).astype(np.float32)
+
+
+def random_batch(config: Any, count: int, seed: int = 0) -> np.ndarray:
+    """Standard-normal inputs (the range a normalised image covers and a bit beyond)."""
+    size = int(config.input_size)
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((count, 3, size, size)).astype(np.float32)
+
+
+def check_batches(config: Any, images: ImageLike | Sequence[ImageLike] | None, *,
+                  num_random: int = 4, max_images: int = 16, seed: int = 0
+                  ) -> dict[str, np.ndarray]:
+    """Named batches to compare an export on: "real" (when images are given) and "random"."""
+    batches: dict[str, np.ndarray] = {}
+    real = collect_images(images)[:max_images]
+    if real:
+        batches["real"] = preprocess(real, config)
+    if num_random > 0:
+        batches["random"] = random_batch(config, num_random, seed)
+    if not batches:
+        raise InvalidInputError("nothing to verify the export on: give images or num_random > 0")
+    return batches

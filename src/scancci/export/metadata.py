@@ -1,0 +1,70 @@
+"""The model config inside the exported file, so that an ONNX or TorchScript file is
+self-describing: class names, input size, normalisation and temperature travel with the weights.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import onnx
+
+from scancci import __version__
+from scancci.errors import CheckpointError
+
+CONFIG_KEY = "scancci.config"
+PRECISION_KEY = "scancci.precision"
+OUTPUTS_KEY = "scancci.outputs"
+VERSION_KEY = "scancci.version"
+TORCHSCRIPT_CONFIG = "scancci_config.json"
+
+
+def config_json(config: Any) -> str:
+    """The model config as JSON (via its `to_dict()`)."""
+    return json.dumps(config.to_dict(), sort_keys=True)
+
+
+def write_onnx_metadata(model: onnx.ModelProto, config: Any, *, precision: str,
+                        outputs: list[str]) -> None:
+    """Store config, precision, output names and scancci version as `metadata_props`."""
+    values = {
+        CONFIG_KEY: config_json(config),
+        PRECISION_KEY: precision,
+        OUTPUTS_KEY: ",".join(outputs),
+        VERSION_KEY: __version__,
+    }
+    kept = [p for p in model.metadata_props if p.key not in values]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in values.items():
+        model.metadata_props.add(key=key, value=value)
+
+
+def read_onnx_metadata(model: onnx.ModelProto | dict[str, str], source: str) -> dict[str, Any]:
+    """Parse the scancci metadata of an ONNX model (ModelProto or an onnxruntime props dict)."""
+    props = model if isinstance(model, dict) else {p.key: p.value for p in model.metadata_props}
+    if CONFIG_KEY not in props:
+        raise CheckpointError(
+            f"{source}: this ONNX file has no {CONFIG_KEY!r} metadata, so its classes, input size "
+            "and normalisation are unknown. Export it with `scancci export --format onnx`."
+        )
+    try:
+        config = json.loads(props[CONFIG_KEY])
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{source}: {CONFIG_KEY!r} metadata is not valid JSON ({err})") from err
+    return {
+        "config": config,
+        "precision": props.get(PRECISION_KEY, "fp32"),
+        "outputs": [n for n in props.get(OUTPUTS_KEY, "logits").split(",") if n],
+        "version": props.get(VERSION_KEY, "unknown"),
+    }
+
+
+def config_from_dict(data: dict[str, Any]) -> Any:
+    """Rebuild a `ModelConfig` (scancci.models) from its dict form."""
+    from scancci.models import ModelConfig
+
+    try:
+        return ModelConfig.from_dict(data)
+    except (TypeError, KeyError, ValueError) as err:
+        raise CheckpointError(f"the stored model config is not a valid ModelConfig ({err})") from err

@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import median_seconds
 
 from scancci.faces import FaceDetector
 from scancci.imaging import is_image_file, load_image
@@ -29,17 +27,6 @@ from scancci.inference import Recognizer
 
 ASSETS = Path(os.environ.get("SCANCCI_ASSETS", Path(__file__).resolve().parents[1]
                              / ".venv/share/scancci-assets")) / "feat/tests/data"
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `fn` over `repeats` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def bench_detection(photos: list[Path], device: str, repeats: int) -> None:

@@ -84,7 +84,7 @@ def test_enormous_image_is_refused_before_decoding(client: TestClient) -> None:
 
 
 async def _overload_scenario(predictor) -> tuple[list[int], list[int], int, int]:
-    app = create_app(predictor, max_concurrency=2, timeout_s=20)
+    app = create_app(predictor, max_concurrency=2, max_queue=0, timeout_s=20)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         def post() -> asyncio.Task:
@@ -112,7 +112,7 @@ def test_requests_beyond_the_concurrency_limit_get_503(fake_predictor) -> None:
 
 
 async def _timeout_scenario(predictor) -> tuple[int, str, int, int]:
-    app = create_app(predictor, max_concurrency=1, timeout_s=0.3)
+    app = create_app(predictor, max_concurrency=1, max_queue=0, timeout_s=0.3)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         slow = await http.post("/predict", content=jpeg_bytes(),
@@ -126,6 +126,35 @@ async def _timeout_scenario(predictor) -> tuple[int, str, int, int]:
         after = (await http.post("/predict", content=jpeg_bytes(),
                                  headers={"content-type": "image/jpeg"})).status_code
     return slow.status_code, slow.json()["error"], while_running, after
+
+
+async def _queue_scenario(predictor) -> tuple[int, int, dict, int, int]:
+    app = create_app(predictor, max_concurrency=1, max_queue=1, timeout_s=20)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        def post() -> asyncio.Task:
+            return asyncio.create_task(http.post(
+                "/predict", files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")}))
+        inside = post()
+        await asyncio.to_thread(predictor.entered.acquire, True, 10)
+        queued = post()
+        while app.state.gate.waiting < 1:
+            await asyncio.sleep(0.01)
+        refused = (await http.post("/predict", content=jpeg_bytes(),
+                                   headers={"content-type": "image/jpeg"})).status_code
+        health = (await http.get("/health")).json()
+        predictor.release.set()
+        first, second = await asyncio.gather(inside, queued)
+    return refused, first.status_code, health, second.status_code, app.state.gate.waiting
+
+
+def test_a_bounded_queue_waits_for_a_slot_and_refuses_beyond(fake_predictor) -> None:
+    refused, first, health, second, waiting_after = asyncio.run(
+        _queue_scenario(fake_predictor(block=True)))
+    assert refused == 503
+    assert health["in_flight"] == 1 and health["waiting"] == 1
+    assert first == 200 and second == 200  # the queued request was served once a slot freed
+    assert waiting_after == 0
 
 
 def test_slow_requests_time_out_with_504_and_the_service_recovers(fake_predictor) -> None:

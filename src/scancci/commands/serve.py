@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=_DEFAULTS.max_upload_bytes / 2**20)
     parser.add_argument("--max-pixels", type=int, default=_DEFAULTS.max_pixels)
     parser.add_argument("--max-concurrency", type=int, default=_DEFAULTS.max_concurrency,
-                        help="requests handled at once; more are answered 503")
+                        help="requests handled at once")
+    parser.add_argument("--max-queue", type=int, default=_DEFAULTS.max_queue,
+                        help="requests waiting for a free slot; more are answered 503 at once")
     parser.add_argument("--timeout", type=float, default=_DEFAULTS.timeout_s,
                         help="seconds per request before a 504")
 
@@ -37,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     backend = args.backend or ("onnx" if str(args.model).lower().endswith(".onnx") else "torch")
     limits = ServeLimits(max_upload_bytes=int(args.max_upload_mb * 2**20),
                          max_pixels=args.max_pixels, max_concurrency=args.max_concurrency,
+                         max_queue=args.max_queue,
                          timeout_s=args.timeout)
     app = create_app(args.model, limits=limits, detector=args.detector, backend=backend,
                      precision=args.precision)

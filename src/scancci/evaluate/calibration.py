@@ -105,10 +105,9 @@ def plot_reliability(
     n_bins: int = ECE_BINS,
 ) -> Path:
     """Reliability diagram(s), one panel per name -> (probabilities, targets), with the ECE."""
-    import matplotlib
+    from scancci.evaluate.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 4.2), squeeze=False)
     for ax, (title, (probs, targets)) in zip(axes[0], curves.items(), strict=True):
@@ -122,12 +121,7 @@ def plot_reliability(
         ax.set(title=f"{title} (ECE {100 * ece:.1f}%)", xlabel="confidence", ylabel="accuracy",
                xlim=(0, 1), ylim=(0, 1))
         ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def calibration_summary(logits: torch.Tensor, targets: torch.Tensor,

@@ -75,10 +75,9 @@ def write_confusion_csv(metrics: ClassificationMetrics, path: str | Path) -> Pat
 
 def plot_confusion(metrics: ClassificationMetrics, path: str | Path, title: str = "") -> Path:
     """Row-normalised confusion matrix as a PNG, with the counts printed in each cell."""
-    import matplotlib
+    from scancci.evaluate.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     counts = metrics.confusion
     rows = counts.sum(axis=1, keepdims=True)
@@ -94,12 +93,7 @@ def plot_confusion(metrics: ClassificationMetrics, path: str | Path, title: str 
     ax.set_yticks(range(n), metrics.class_names)
     ax.set(xlabel="predicted", ylabel="true",
            title=title or f"accuracy {100 * metrics.accuracy:.1f}%")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_results(results: Mapping[str, ClassificationMetrics], out_dir: str | Path,

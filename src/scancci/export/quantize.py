@@ -80,7 +80,10 @@ def quantize_onnx(fp32_path: str | Path, path: str | Path, *,
     report = compare(fp32.run, int8.run, batches, name=f"onnxruntime int8 {method} ({path.name})",
                      tolerance=tolerance, metric="probabilities",
                      temperature=float(fp32.config.temperature),
-                     reference_name=f"onnxruntime fp32 ({fp32.path.name})")
+                     reference_name=f"onnxruntime fp32 ({fp32.path.name})",
+                     # static int8 is calibrated on images: noise lies outside its activation
+                     # ranges, so random inputs are reported but only real ones are held to it
+                     checked=("real",) if method == "static" else None)
     del int8
     return ExportResult(path=path, report=enforce(report, path))
 

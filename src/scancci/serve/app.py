@@ -1,7 +1,8 @@
 """The HTTP service: POST /predict, GET /health, GET /info and a web page at GET /.
 
 Overload is answered, never queued without bound: at most `max_concurrency` requests are
-handled at once (more get 503 immediately), each within `timeout_s` (else 504). Inference runs
+handled at once and `max_queue` more wait for a slot (beyond that: 503 immediately), each
+within `timeout_s`, waiting included (else 504). Inference runs
 in a thread pool so the event loop keeps answering /health while a model works.
 """
 
@@ -48,7 +49,7 @@ def create_app(model: Any, *, limits: ServeLimits | None = None, detector: str =
                   description="Facial expression recognition with SCAN-CCI")
     app.state.limits = limits
     app.state.predictor = predictor
-    app.state.gate = _Gate(limits.max_concurrency)
+    app.state.gate = _Gate(limits.max_concurrency, limits.max_queue)
     app.state.executor = executor
     _add_error_handlers(app)
     _add_routes(app)
@@ -70,17 +71,26 @@ def as_predictor(model: Any, *, detector: str, backend: str, precision: str) -> 
 
 
 class _Gate:
-    """At most `capacity` requests inside; `try_enter` never waits (503 instead of a queue)."""
+    """At most `capacity` requests inside and `queue` more waiting for a slot; beyond, 503."""
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.inside = 0
+    def __init__(self, capacity: int, queue: int) -> None:
+        self.capacity, self.queue = capacity, queue
+        self.inside = self.waiting = 0
         self._slots = asyncio.Semaphore(capacity)
 
-    async def try_enter(self) -> bool:
+    async def try_enter(self, timeout: float) -> bool:
+        """False at once when every slot is taken and the queue is full; a TimeoutError when
+        no slot frees up within `timeout` seconds."""
         if self._slots.locked():
-            return False
-        await self._slots.acquire()  # a slot is free: returns without yielding to the loop
+            if self.waiting >= self.queue:
+                return False
+            self.waiting += 1
+            try:
+                await asyncio.wait_for(self._slots.acquire(), timeout)
+            finally:
+                self.waiting -= 1
+        else:
+            await self._slots.acquire()  # a slot is free: returns without yielding to the loop
         self.inside += 1
         return True
 
@@ -98,6 +108,7 @@ def _add_routes(app: FastAPI) -> None:
     async def health() -> dict[str, Any]:
         """Liveness: answers even while every inference slot is busy."""
         return {"status": "ok", "in_flight": app.state.gate.inside,
+                "waiting": app.state.gate.waiting,
                 "max_concurrency": app.state.limits.max_concurrency}
 
     @app.get("/info")
@@ -121,14 +132,19 @@ def _add_routes(app: FastAPI) -> None:
     async def predict(request: Request, attention: bool = False) -> Any:
         """Faces in the uploaded image: box, landmarks, probabilities, label [, attention_png]."""
         gate: _Gate = app.state.gate
-        if not await gate.try_enter():
-            return JSONResponse(
-                {"error": f"the service is busy (all {gate.capacity} request slots in use); "
-                          "retry shortly"},
-                status_code=503, headers={"Retry-After": "1"})
-        handed_off = False
         limits: ServeLimits = app.state.limits
         started = time.perf_counter()
+        try:
+            entered = await gate.try_enter(limits.timeout_s)
+        except TimeoutError as err:
+            raise HTTPException(504, f"no request slot freed up within {limits.timeout_s:g} s; "
+                                     "the service is overloaded, retry later") from err
+        if not entered:
+            return JSONResponse(
+                {"error": f"the service is busy (all {gate.capacity} request slots in use and "
+                          f"{gate.queue} waiting); retry shortly"},
+                status_code=503, headers={"Retry-After": "1"})
+        handed_off = False
         try:
             data = await asyncio.wait_for(read_upload(request, limits.max_upload_bytes),
                                           limits.timeout_s)

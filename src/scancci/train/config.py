@@ -240,6 +240,11 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         return [_convert(args[0], v, f"{path}.{i}") for i, v in enumerate(value)]
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):  # YAML 1.1 reads `1e-2` as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if hint in (int, float, str, bool) and not isinstance(value, hint):
         raise InvalidInputError(
             f"config key {path!r} must be {hint.__name__}, got {value!r}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from scancci.export.verify import softmax
+from scancci.inference.backends import softmax
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from PIL import Image
 
 from scancci.errors import InvalidInputError
 from scancci.imaging import is_image_file, load_image
+from scancci.inference.backends import preprocess_crops
 
 ImageLike = str | Path | Image.Image | np.ndarray
 
@@ -37,16 +38,8 @@ def collect_images(source: ImageLike | Sequence[ImageLike] | None) -> list[Image
 def preprocess(images: Iterable[ImageLike], config: Any) -> np.ndarray:
     """Resize each image to the model's square input and normalise: N x 3 x S x S float32."""
     size = int(config.input_size)
-    mean = np.asarray(config.mean, dtype=np.float32).reshape(3, 1, 1)
-    std = np.asarray(config.std, dtype=np.float32).reshape(3, 1, 1)
-    arrays = []
-    for image in images:
-        rgb = load_image(image).resize((size, size), Image.Resampling.BILINEAR)
-        chw = np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1) / 255.0  # 3 x S x S
-        arrays.append((chw - mean) / std)
-    if not arrays:
-        return np.zeros((0, 3, size, size), dtype=np.float32)
-    return np.stack(arrays).astype(np.float32)
+    return preprocess_crops([np.asarray(load_image(image).resize(
+        (size, size), Image.Resampling.BILINEAR)) for image in images], config)
 
 
 def random_batch(config: Any, count: int, seed: int = 0) -> np.ndarray:

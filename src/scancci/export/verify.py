@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from scancci.errors import ScanCCIError
+from scancci.inference.backends import softmax
 
 # batch (N x 3 x S x S float32) -> (logits N x C, attention N x h x w or None)
 RunFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
@@ -23,14 +24,6 @@ RunFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
 
 class ExportParityError(ScanCCIError):
     """An exported model whose outputs differ from PyTorch's by more than the tolerance."""
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Row-wise softmax of logits / temperature, in float64 for a stable comparison."""
-    z = logits.astype(np.float64) / temperature
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ Run: .venv/bin/python benchmarks/bench_model.py [--repeats N]   (numbers vary wi
 from __future__ import annotations
 
 import argparse
-import contextlib
+import copy
 import sys
 import tempfile
 from collections.abc import Callable
@@ -52,6 +52,7 @@ def models() -> tuple[OriginalModel, torch.nn.Module]:
 def bench_forward(original: OriginalModel, ours: torch.nn.Module, repeats: int,
                   peak: dict[str, float]) -> None:
     flops = forward_flops(ours, torch.randn(1, 3, 224, 224))
+    ours_cl = copy.deepcopy(ours).to(memory_format=torch.channels_last)
     print(f"forward FLOPs per image: {flops / 1e9:.2f} GFLOP")
     print(f"{'batch':>5} {'variant':<34} {'img/s':>8} {'x loop':>7} {'GFLOP/s':>8} "
           f"{'% peak':>7} {'max |diff|':>11}")
@@ -60,7 +61,7 @@ def bench_forward(original: OriginalModel, ours: torch.nn.Module, repeats: int,
         with torch.no_grad():
             reference = original(x)[0]
         base = None
-        for name, run, dtype in variants(original, ours, x):
+        for name, run, dtype in variants(original, ours, ours_cl, x):
             with torch.no_grad():
                 seconds = median_seconds(run, repeats)
                 diff = (run().float() - reference).abs().max().item()
@@ -71,28 +72,34 @@ def bench_forward(original: OriginalModel, ours: torch.nn.Module, repeats: int,
                   f"{100 * gflops / peak[dtype]:6.0f}% {diff:11.2e}")
 
 
-def variants(original: OriginalModel, ours: torch.nn.Module, x: torch.Tensor
-             ) -> list[tuple[str, Callable[[], torch.Tensor], str]]:
+def variants(original: OriginalModel, ours: torch.nn.Module, ours_cl: torch.nn.Module,
+             x: torch.Tensor) -> list[tuple[str, Callable[[], torch.Tensor], str]]:
     """(label, forward returning the mean logits, matmul dtype it is compared with)."""
-    ours_cl = _channels_last_copy(ours)
     x_cl = x.contiguous(memory_format=torch.channels_last)
 
-    def bf16(model: torch.nn.Module, inp: torch.Tensor) -> Callable[[], torch.Tensor]:
-        def run() -> torch.Tensor:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return model(inp).logits
-        return run
+    def bf16() -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return ours_cl(x_cl).logits
 
     return [("original (loop over 25 regions) fp32", lambda: original(x)[0], "fp32"),
             ("scancci fp32", lambda: ours(x).logits, "fp32"),
             ("scancci fp32 channels-last", lambda: ours_cl(x_cl).logits, "fp32"),
-            ("scancci bf16 autocast channels-last", bf16(ours_cl, x_cl), "bf16")]
+            ("scancci bf16 autocast channels-last", bf16, "bf16")]
 
 
-def _channels_last_copy(model: torch.nn.Module) -> torch.nn.Module:
-    import copy
+def sgd_step(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.Tensor],
+             autocast: bool) -> Callable[[], None]:
+    """One training step of `model` (zero grads, loss, backward, SGD update) as a callable."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
 
-    return copy.deepcopy(model).to(memory_format=torch.channels_last)
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = loss_fn(model)
+        loss.backward()
+        optimizer.step()
+
+    return step
 
 
 def bench_train_step(original: OriginalModel, ours: torch.nn.Module, repeats: int) -> None:
@@ -106,19 +113,7 @@ def bench_train_step(original: OriginalModel, ours: torch.nn.Module, repeats: in
         ("scancci fp32", ours, lambda m: scancci_loss(m(x), y), False),
         ("scancci bf16 autocast", ours, lambda m: scancci_loss(m(x), y), True)]:
         model.train()
-        optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
-
-        def step(model: torch.nn.Module = model, loss_fn: Callable = loss_fn,
-                 optimizer: torch.optim.Optimizer = optimizer, autocast: bool = autocast) -> None:
-            optimizer.zero_grad(set_to_none=True)
-            ctx = (torch.autocast("cpu", dtype=torch.bfloat16) if autocast
-                   else contextlib.nullcontext())
-            with ctx:
-                loss = loss_fn(model)
-            loss.backward()
-            optimizer.step()
-
-        rate = 16 / median_seconds(step, repeats)
+        rate = 16 / median_seconds(sgd_step(model, loss_fn, autocast), repeats)
         base = base or rate
         print(f"  {name:<28} {rate:7.1f} img/s  {rate / base:5.2f}x")
         model.eval()

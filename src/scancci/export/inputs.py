@@ -50,13 +50,16 @@ def random_batch(config: Any, count: int, seed: int = 0) -> np.ndarray:
 
 
 def check_batches(config: Any, images: ImageLike | Sequence[ImageLike] | None, *,
-                  num_random: int = 4, max_images: int = 16, seed: int = 0
-                  ) -> dict[str, np.ndarray]:
-    """Named batches to compare an export on: "real" (when images are given) and "random"."""
+                  num_random: int = 4, max_images: int = 16, seed: int = 0,
+                  preprocessed: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Named batches to compare an export on: "real" (when images are given) and "random".
+
+    `preprocessed`: the images already run through `preprocess` (used instead of `images`)."""
     batches: dict[str, np.ndarray] = {}
-    real = collect_images(images)[:max_images]
-    if real:
-        batches["real"] = preprocess(real, config)
+    if preprocessed is None:
+        preprocessed = preprocess(collect_images(images)[:max_images], config)
+    if len(preprocessed):
+        batches["real"] = preprocessed[:max_images]
     if num_random > 0:
         batches["random"] = random_batch(config, num_random, seed)
     if not batches:

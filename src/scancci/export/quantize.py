@@ -27,7 +27,7 @@ from onnxruntime.quantization import (
 
 from scancci.errors import InvalidInputError
 from scancci.export.inputs import ImageLike, check_batches, collect_images, preprocess
-from scancci.export.metadata import read_onnx_metadata, write_onnx_metadata
+from scancci.export.metadata import write_onnx_metadata
 from scancci.export.onnx import ExportResult
 from scancci.export.verify import compare, enforce
 from scancci.export.wrapper import INPUT
@@ -64,18 +64,19 @@ def quantize_onnx(fp32_path: str | Path, path: str | Path, *,
         raise InvalidInputError("static int8 quantisation needs calibration images (images=...)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    real = preprocess(calibration, fp32.config)  # once: for calibration and for the check
     with tempfile.TemporaryDirectory(prefix="scancci-quant-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32.path), str(prepared), skip_symbolic_shape=True)
         if method == "static":
-            reader = _ImageReader(preprocess(calibration, fp32.config))
+            reader = _ImageReader(real)
             quantize_static(str(prepared), str(path), reader, quant_format=QuantFormat.QDQ,
                             per_channel=True, activation_type=QuantType.QUInt8,
                             weight_type=QuantType.QInt8)
         else:
             quantize_dynamic(str(prepared), str(path), weight_type=QuantType.QUInt8)
-    _copy_metadata(fp32.path, path, method)
-    batches = check_batches(fp32.config, calibration, num_random=num_random)
+    _write_int8_metadata(fp32, path, method)
+    batches = check_batches(fp32.config, None, num_random=num_random, preprocessed=real)
     int8 = OnnxClassifier(path, precision="int8")
     report = compare(fp32.run, int8.run, batches, name=f"onnxruntime int8 {method} ({path.name})",
                      tolerance=tolerance, metric="probabilities",
@@ -88,20 +89,10 @@ def quantize_onnx(fp32_path: str | Path, path: str | Path, *,
     return ExportResult(path=path, report=enforce(report, path))
 
 
-def _copy_metadata(source: Path, target: Path, method: str) -> None:
-    meta = read_onnx_metadata(onnx.load(str(source), load_external_data=False), str(source))
+def _write_int8_metadata(fp32: Any, target: Path, method: str) -> None:
+    """The fp32 model's config and outputs (as its open session read them), marked int8."""
     proto = onnx.load(str(target))
-    config = _DictConfig(meta["config"])
-    write_onnx_metadata(proto, config, precision="int8", outputs=meta["outputs"])
+    outputs = [o.name for o in fp32.session.get_outputs()]
+    write_onnx_metadata(proto, fp32.config, precision="int8", outputs=outputs)
     proto.metadata_props.add(key="scancci.quantization", value=method)
     onnx.save(proto, str(target))
-
-
-class _DictConfig:
-    """A config already in dict form (what `write_onnx_metadata` reads via `to_dict`)."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
-
-    def to_dict(self) -> dict[str, Any]:
-        return self._data

@@ -36,13 +36,17 @@ class BackboneSpec:
 
 
 class ResNetTrunk(nn.Module):
-    """A torchvision ResNet up to layer3; forward returns (layer2 output, layer3 output)."""
+    """A torchvision ResNet up to layer3; forward returns (layer2 output, layer3 output).
 
-    def __init__(self, depth: int) -> None:
+    `keep_layer4` also keeps layer4 (unused here; for the plain baselines' whole backbone)."""
+
+    def __init__(self, depth: int, keep_layer4: bool = False) -> None:
         super().__init__()
         net = {18: torchvision.models.resnet18, 50: torchvision.models.resnet50}[depth]()
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
         self.layer1, self.layer2, self.layer3 = net.layer1, net.layer2, net.layer3
+        if keep_layer4:
+            self.layer4 = net.layer4
         expansion = 4 if depth == 50 else 1
         self.spec = BackboneSpec(128 * expansion, 256 * expansion)
 

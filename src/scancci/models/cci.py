@@ -28,10 +28,9 @@ def _mlp(channels: int, num_classes: int, reduction: int = 4) -> nn.Sequential:
 class CCIBranch(nn.Module):
     """Quadrant classifiers over the ECA-weighted stride-16 map."""
 
-    def __init__(self, channels: int, num_classes: int, heads: str = "shared",
-                 eca_kernel: int | None = None) -> None:
+    def __init__(self, channels: int, num_classes: int, heads: str = "shared") -> None:
         super().__init__()
-        self.eca = ECA(channels, eca_kernel)  # 5 for 1024 channels, as the original
+        self.eca = ECA(channels)  # kernel 5 for 1024 channels, as the original
         self.heads_mode = heads
         if heads == "shared":
             self.region_net = _mlp(channels, num_classes)
@@ -47,11 +46,6 @@ class CCIBranch(nn.Module):
         if self.heads_mode == "shared":
             return self.region_net(pooled)
         return torch.stack([head(pooled[:, q]) for q, head in enumerate(self.heads)], dim=1)
-
-    def classifier_layers(self) -> list[nn.Linear]:
-        """The final Linear layer(s), replaced by `reset_classifier`."""
-        mlps = [self.region_net] if self.heads_mode == "shared" else list(self.heads)
-        return [mlp[2] for mlp in mlps]
 
     def reset_classifier(self, num_classes: int) -> None:
         """New final Linear layer(s) for `num_classes`, keeping ECA and the hidden layer."""

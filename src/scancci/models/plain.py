@@ -11,23 +11,19 @@ import torchvision
 from torch import nn
 
 from scancci.errors import unknown_name
+from scancci.models.backbones import ResNetTrunk
 from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
 
 
-class ResNetFeatures(nn.Module):
-    """torchvision ResNet without avgpool/fc (keys as torchvision's)."""
+class ResNetFeatures(ResNetTrunk):
+    """torchvision ResNet without avgpool/fc (keys as torchvision's): the trunk plus layer4."""
 
     def __init__(self, depth: int) -> None:
-        super().__init__()
-        net = {18: torchvision.models.resnet18, 50: torchvision.models.resnet50}[depth]()
-        self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
-        self.layer1, self.layer2, self.layer3, self.layer4 = (net.layer1, net.layer2, net.layer3,
-                                                              net.layer4)
-        self.channels = net.fc.in_features
+        super().__init__(depth, keep_layer4=True)
+        self.channels = 512 * (4 if depth == 50 else 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.layer4(super().forward(x)[1])
 
 
 class MobileNetV2Features(nn.Module):

@@ -90,6 +90,7 @@ def check_layout(layout: str, height: int, width: int) -> None:
 def extract_regions(x: torch.Tensor, layout: str = "grid") -> list[torch.Tensor]:
     """Split a B x H x W x C (channels-last) map into the four groups, each B x R x h x w x C."""
     b, h, w, c = x.shape
+    check_layout(layout, h, w)
     sh, _ = axis_sizes(h)
     sw, _ = axis_sizes(w)
     top, left = 4 * sh, 4 * sw
@@ -101,7 +102,6 @@ def extract_regions(x: torch.Tensor, layout: str = "grid") -> list[torch.Tensor]
     else:
         bottom = x[:, top:, :left].reshape(b, h - top, 4, sw, c).transpose(1, 2)  # B x 4 x r x s x C
     corner = x[:, top:, left:].unsqueeze(1)  # B x 1 x r x r x C
-    check_layout(layout, h, w)
     return [block.reshape(b, 16, sh, sw, c), right, bottom, corner]
 
 

@@ -83,10 +83,9 @@ def _per_region_batch_norm(y: torch.Tensor, regions: int, bn: nn.BatchNorm2d) ->
 @torch.no_grad()
 def _update_running_stats(bn: nn.BatchNorm2d, means: torch.Tensor, variances: torch.Tensor) -> None:
     """Apply the per-region momentum updates one region after another (R x C statistics)."""
-    m = bn.momentum if bn.momentum is not None else None
     for mean, var in zip(means, variances, strict=True):
         bn.num_batches_tracked += 1
-        factor = m if m is not None else 1.0 / float(bn.num_batches_tracked)
+        factor = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
         bn.running_mean.mul_(1 - factor).add_(mean, alpha=factor)
         bn.running_var.mul_(1 - factor).add_(var, alpha=factor)
 

@@ -35,9 +35,9 @@ def test_gap_shorter_than_max_missed_keeps_the_id_new_face_gets_a_new_one() -> N
 
 def test_smoothing_is_a_moving_average_per_track() -> None:
     smooth = TemporalSmoother(0.5)
-    first = smooth(0, ("a", "b"), np.array([1.0, 0.0]))
-    second = smooth(0, ("a", "b"), np.array([0.0, 1.0]))
-    other = smooth(1, ("a", "b"), np.array([0.0, 1.0]))
+    first = smooth(0, np.array([1.0, 0.0]))
+    second = smooth(0, np.array([0.0, 1.0]))
+    other = smooth(1, np.array([0.0, 1.0]))
     np.testing.assert_allclose(first, [1, 0])
     np.testing.assert_allclose(second, [0.5, 0.5])
     np.testing.assert_allclose(other, [0, 1])

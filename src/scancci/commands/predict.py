@@ -44,10 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scancci.inference import Recognizer
+    from scancci.inference.backends import default_backend
     from scancci.inference.dispatch import predict_source
     from scancci.inference.results import Prediction
 
-    backend = args.backend or ("onnx" if str(args.model).lower().endswith(".onnx") else "torch")
+    backend = args.backend or default_backend(args.model)
     recognizer = Recognizer(args.model, detector=args.detector, device=args.device,
                             batch_size=args.batch_size, backend=backend,
                             precision=args.precision)

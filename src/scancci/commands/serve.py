@@ -34,9 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from scancci.inference.backends import default_backend
     from scancci.serve import create_app
 
-    backend = args.backend or ("onnx" if str(args.model).lower().endswith(".onnx") else "torch")
+    backend = args.backend or default_backend(args.model)
     limits = ServeLimits(max_upload_bytes=int(args.max_upload_mb * 2**20),
                          max_pixels=args.max_pixels, max_concurrency=args.max_concurrency,
                          max_queue=args.max_queue,

@@ -54,11 +54,13 @@ class OnnxClassifier:
         """True when the graph also computes the global SCAN attention map."""
         return ATTENTION in self._outputs
 
-    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Logits (B x C) and attention (B x h x w, or None) for a normalised B x 3 x S x S batch."""
+    def run(self, batch: np.ndarray, *, attention: bool = True
+            ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Logits (B x C) and attention (B x h x w, or None when the graph has none or it is
+        not asked for) for a normalised B x 3 x S x S batch; the graph computes both at once."""
         batch = self._check_batch(batch)
         values = dict(zip(self._outputs, self.session.run(None, {INPUT: batch}), strict=True))
-        return values[LOGITS], values.get(ATTENTION)
+        return values[LOGITS], values.get(ATTENTION) if attention else None
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw logits, B x C (apply softmax(logits / config.temperature) for probabilities)."""

@@ -80,10 +80,7 @@ def mask_dataset(source: str | Path, destination: str | Path, *,
     """
 
     def mask(image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray | None:
-        for face in faces:
-            if face.landmarks is not None:
-                image = apply_mask(image, face.landmarks)
-        return image if faces else None
+        return _mask_faces(image, faces) if faces else None
 
     return process_dataset(source, destination, mask,
                            detector=None if aligned else _detector(detector), kind="mask",
@@ -101,10 +98,16 @@ def mask_image(source: str | Path, destination: str | Path, *,
     if not faces:
         raise InvalidInputError(f"{source}: no face found to mask; use --aligned if it is an "
                                 "aligned face crop")
-    for face in faces:
-        image = apply_mask(image, face.landmarks)
-    _save(image, Path(destination))
+    _save(_mask_faces(image, faces), Path(destination))
     return len(faces)
+
+
+def _mask_faces(image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray:
+    """The image with a synthetic mask on every face that has landmarks."""
+    for face in faces:
+        if face.landmarks is not None:
+            image = apply_mask(image, face.landmarks)
+    return image
 
 
 def process_dataset(source: str | Path, destination: str | Path, processor: Processor, *,

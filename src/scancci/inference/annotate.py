@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from matplotlib import colormaps
 
 from scancci.faces.align import DEFAULT_TEMPLATE, face_matrix
 from scancci.inference.results import Face, Prediction
@@ -40,14 +39,22 @@ def draw_prediction(image: np.ndarray, prediction: Prediction, *, attention: boo
     return out
 
 
+def stretch_attention(attention: np.ndarray, size: int) -> np.ndarray:
+    """An h x w attention map stretched to [0, 1] for contrast (NaN -> 0), resized to
+    size x size float32: what both the picture overlays and the web page draw."""
+    amap = np.nan_to_num(np.asarray(attention, dtype=np.float32))
+    lo, hi = float(amap.min()), float(amap.max())
+    amap = (amap - lo) / (hi - lo) if hi > lo else np.zeros_like(amap)
+    return cv2.resize(amap, (size, size), interpolation=cv2.INTER_CUBIC).clip(0.0, 1.0)
+
+
 def overlay_attention(image: np.ndarray, face: Face, *, input_size: int,
                       template: str = DEFAULT_TEMPLATE, colormap: str = "jet",
                       opacity: float = 0.45) -> np.ndarray:
     """Blend the face's attention heatmap (matplotlib colormap) over the face region."""
-    amap = np.nan_to_num(np.asarray(face.attention, dtype=np.float32))
-    lo, hi = float(amap.min()), float(amap.max())
-    amap = (amap - lo) / (hi - lo) if hi > lo else np.zeros_like(amap)  # stretch for contrast
-    amap = cv2.resize(amap, (input_size, input_size), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    from matplotlib import colormaps
+
+    amap = stretch_attention(face.attention, input_size)
     heat = (colormaps[colormap](amap)[..., :3] * 255).astype(np.float32)
     matrix = face_matrix(face.box, face.landmarks, input_size, template)
     height, width = image.shape[:2]

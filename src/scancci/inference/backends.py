@@ -81,6 +81,16 @@ class TorchClassifier:
         return f"TorchClassifier({self.config.arch!r}, precision={self.precision!r})"
 
 
+def is_onnx_file(model: Any) -> bool:
+    """True for a path to an .onnx file."""
+    return isinstance(model, (str, Path)) and Path(model).suffix.lower() == ".onnx"
+
+
+def default_backend(model: Any) -> str:
+    """"onnx" for .onnx files, else "torch": what --backend means when not given."""
+    return "onnx" if is_onnx_file(model) else "torch"
+
+
 def create_classifier(model: Any, *, backend: str = "torch", precision: str = "fp32",
                       device: str | torch.device = "cpu") -> Any:
     """A Classifier for a saved model path, a scancci module, an .onnx file or a classifier."""
@@ -93,12 +103,11 @@ def create_classifier(model: Any, *, backend: str = "torch", precision: str = "f
     if backend == "onnx":
         from scancci.export.runtime import OnnxClassifier
 
-        is_file = isinstance(model, (str, Path)) and Path(model).suffix.lower() == ".onnx"
         # An .onnx file carries its own precision; only a non-default request is checked.
-        return OnnxClassifier(model, precision=None if is_file and precision == "fp32"
+        return OnnxClassifier(model, precision=None if is_onnx_file(model) and precision == "fp32"
                               else precision)
     if isinstance(model, (str, Path)):
-        if Path(model).suffix.lower() == ".onnx":
+        if is_onnx_file(model):
             raise InvalidInputError(f"{model} is an ONNX file: use backend='onnx' "
                                     "(--backend onnx) to run it")
         from scancci.models import load_model
@@ -141,10 +150,7 @@ def classify(classifier: Any, batch: np.ndarray, *, attention: bool = False
              ) -> tuple[np.ndarray, np.ndarray | None]:
     """Logits and (when asked) attention in one pass where the backend supports it."""
     if hasattr(classifier, "run"):
-        if isinstance(classifier, TorchClassifier):
-            return classifier.run(batch, attention=attention)
-        logits, maps = classifier.run(batch)  # onnxruntime computes both outputs at once
-        return logits, maps if attention else None
+        return classifier.run(batch, attention=attention)
     logits = classifier.logits(batch)
     return logits, classifier.attention(batch) if attention else None
 

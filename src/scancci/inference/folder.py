@@ -53,11 +53,14 @@ def list_images(folder: str | Path, *, recursive: bool = True) -> tuple[list[Pat
 
 def iter_folder(recognizer: Recognizer, folder: str | Path, *, recursive: bool = True,
                 skip: set[str] | None = None, attention: bool = False, chunk: int = 16,
-                progress: bool = True) -> Iterator[tuple[Prediction, np.ndarray | None]]:
+                progress: bool = True, images: list[Path] | None = None
+                ) -> Iterator[tuple[Prediction, np.ndarray | None]]:
     """(prediction, RGB image or None) for every image under `folder`, `chunk` images at a
-    time. Sources are paths relative to the folder; those in `skip` are not read."""
+    time. Sources are paths relative to the folder; those in `skip` are not read. `images`:
+    the folder's images when the caller has already listed them."""
     root = Path(folder)
-    images, _ = list_images(root, recursive=recursive)
+    if images is None:
+        images, _ = list_images(root, recursive=recursive)
     todo = [p for p in images if p.relative_to(root).as_posix() not in (skip or set())]
     bar = tqdm(total=len(todo), unit="img", desc="predict", disable=not progress)
     try:
@@ -87,7 +90,7 @@ def predict_folder(recognizer: Recognizer, folder: str | Path, output: str | Pat
                                    if p.relative_to(folder).as_posix() in writer.done)
         for prediction, array in iter_folder(recognizer, folder, recursive=recursive,
                                              skip=writer.done, attention=attention,
-                                             chunk=chunk, progress=progress):
+                                             chunk=chunk, progress=progress, images=images):
             writer.write(prediction)
             _count(summary, prediction)
             if annotate_dir is not None and array is not None:
@@ -98,11 +101,7 @@ def predict_folder(recognizer: Recognizer, folder: str | Path, output: str | Pat
 def save_annotated(recognizer: Recognizer, array: np.ndarray, prediction: Prediction,
                    folder: Path, attention: bool) -> Path:
     """Write the annotated image under `folder` at the prediction's relative source path."""
-    from scancci.inference.annotate import draw_prediction
-
-    drawn = draw_prediction(array, prediction, attention=attention,
-                            input_size=int(recognizer.config.input_size),
-                            template=recognizer.template)
+    drawn = recognizer.annotate(array, prediction, attention=attention)
     name = Path(prediction.source)
     if name.is_absolute() or name.parts[:1] == ("..",):
         name = Path(name.name)

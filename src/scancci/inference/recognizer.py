@@ -15,9 +15,8 @@ import numpy as np
 from PIL import Image
 
 from scancci.errors import InvalidInputError
-from scancci.faces.align import DEFAULT_TEMPLATE, face_matrix, warp
-from scancci.faces.detect import DetectedFace, FaceDetector
-from scancci.imaging import load_image
+from scancci.faces.align import DEFAULT_TEMPLATE, crop_face
+from scancci.faces.detect import DetectedFace, FaceDetector, as_rgb_array
 from scancci.inference.backends import classify, create_classifier, preprocess_crops, softmax
 from scancci.inference.results import Face, Prediction
 
@@ -115,8 +114,8 @@ class Recognizer:
 
     def crop(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
         """The face aligned to the model's input size (box crop when it has no landmarks)."""
-        size = int(self.config.input_size)
-        return warp(image, face_matrix(face.box, face.landmarks, size, self.template), size)
+        return crop_face(image, face.box, face.landmarks, output_size=int(self.config.input_size),
+                         template=self.template)
 
     def predict_folder(self, folder: str | Path, output: str | Path, **options: Any) -> Any:
         """Predict every image under `folder` into a CSV/JSONL file; see `predict_folder`."""
@@ -185,11 +184,8 @@ class Recognizer:
 
 def read_rgb(image: Any) -> tuple[np.ndarray | None, str | None]:
     """(H x W x 3 uint8 RGB, None), or (None, message) for an input that cannot be read."""
-    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 \
-            and image.dtype == np.uint8:
-        return image, None
     try:
-        return np.asarray(load_image(image)), None
+        return as_rgb_array(image), None
     except InvalidInputError as err:
         return None, str(err)
     except MemoryError:

@@ -178,7 +178,7 @@ class TemporalSmoother:
         self.alpha = alpha
         self._state: dict[int, np.ndarray] = {}
 
-    def __call__(self, track_id: int, names: tuple[str, ...], probs: np.ndarray) -> np.ndarray:
+    def __call__(self, track_id: int, probs: np.ndarray) -> np.ndarray:
         """The smoothed probabilities of this track for this frame."""
         previous = self._state.get(track_id)
         smoothed = probs if previous is None else self.alpha * previous + (1 - self.alpha) * probs
@@ -229,9 +229,9 @@ def _predict_frames(recognizer: Recognizer, frames: list[Frame], name: str,
 
 def _tracked(face: Face, track_id: int, names: tuple[str, ...],
              smoother: TemporalSmoother) -> Face:
-    probs = np.array([face.probabilities[n] for n in names])
-    if smoother.alpha > 0:
-        probs = smoother(track_id, names, probs)
+    if smoother.alpha == 0:
+        return replace(face, track_id=track_id)
+    probs = smoother(track_id, np.array([face.probabilities[n] for n in names]))
     return replace(face, track_id=track_id,
                    probabilities={n: float(p) for n, p in zip(names, probs, strict=True)},
                    label=names[int(np.argmax(probs))])
@@ -325,7 +325,7 @@ def predict_video(recognizer: Recognizer, source: str | Path | int,
             if writer:
                 writer.write(prediction)
             if video and image is not None:
-                video.write(recognizer_annotate(recognizer, image, prediction, attention))
+                video.write(recognizer.annotate(image, prediction, attention=attention))
     finally:
         if writer:
             writer.close()
@@ -333,12 +333,3 @@ def predict_video(recognizer: Recognizer, source: str | Path | int,
             video.close()
     return summary
 
-
-def recognizer_annotate(recognizer: Recognizer, image: np.ndarray, prediction: Prediction,
-                        attention: bool) -> np.ndarray:
-    """The frame drawn with the recognizer's input size and alignment template."""
-    from scancci.inference.annotate import draw_prediction
-
-    return draw_prediction(image, prediction, attention=attention,
-                           input_size=int(recognizer.config.input_size),
-                           template=recognizer.template)

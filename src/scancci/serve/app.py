@@ -49,6 +49,7 @@ def create_app(model: Any, *, limits: ServeLimits | None = None, detector: str =
                   description="Facial expression recognition with SCAN-CCI")
     app.state.limits = limits
     app.state.predictor = predictor
+    app.state.model_name = predictor.describe().get("name", "model")
     app.state.gate = _Gate(limits.max_concurrency, limits.max_queue)
     app.state.executor = executor
     _add_error_handlers(app)
@@ -168,7 +169,7 @@ def _add_routes(app: FastAPI) -> None:
             "width": width,
             "height": height,
             "faces": faces,
-            "model": app.state.predictor.describe().get("name", "model"),
+            "model": app.state.model_name,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
         }
 

@@ -35,7 +35,8 @@ class RecognizerPredictor:
         self.name = name
 
     def __call__(self, image: Image.Image, *, attention: bool = False) -> list[dict[str, Any]]:
-        prediction = self.recognizer.predict(image, attention=attention)
+        # already upright RGB (decode_image): an array skips load_image's copies
+        prediction = self.recognizer.predict(np.asarray(image), attention=attention)
         if prediction.error:
             raise ValueError(prediction.error)
         return [face_to_dict(face, attention=attention) for face in prediction.faces]

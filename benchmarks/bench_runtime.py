@@ -28,29 +28,9 @@ from scancci.export import export_onnx, quantize_onnx
 from scancci.export.agreement import compare_runtimes
 from scancci.export.inputs import preprocess
 from scancci.export.runtime import OnnxClassifier
+from scancci.inference.backends import create_classifier
 
 DEFAULT_MODELS = ("scancci_resnet50", "scancci_mobilenetv2")
-
-
-class TorchClassifier:
-    """PyTorch on the CPU, fp32 or bf16 autocast (used if scancci.inference has no backend)."""
-
-    def __init__(self, model: torch.nn.Module, precision: str) -> None:
-        self.model, self.config, self.precision = model.eval(), model.config, precision
-
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        bf16 = self.precision == "bf16"
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            return self.model(torch.from_numpy(batch)).logits.float().numpy()
-
-
-def torch_classifier(model: torch.nn.Module, precision: str) -> Any:
-    """The project's torch backend when it exists, else the local stand-in above."""
-    try:
-        from scancci.inference.backends import create_classifier
-    except ImportError:
-        return TorchClassifier(model, precision)
-    return create_classifier(model, backend="torch", precision=precision)
 
 
 def build_model(name_or_path: str, input_size: int) -> torch.nn.Module:
@@ -98,8 +78,8 @@ def bench_model(name: str, args: argparse.Namespace, train: list[Path], test: li
     print(quantize_onnx(fp32_path, workdir / f"{arch}.int8.onnx", images=train,
                         num_random=2).report)
     runtimes = {
-        "pytorch fp32": torch_classifier(model, "fp32"),
-        "pytorch bf16": torch_classifier(model, "bf16"),
+        "pytorch fp32": create_classifier(model, backend="torch", precision="fp32"),
+        "pytorch bf16": create_classifier(model, backend="torch", precision="bf16"),
         "onnxruntime fp32": OnnxClassifier(fp32_path),
         "onnxruntime int8": OnnxClassifier(workdir / f"{arch}.int8.onnx", precision="int8"),
     }

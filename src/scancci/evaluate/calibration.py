@@ -69,19 +69,27 @@ def fit_temperature(
     progress: bool = True,
 ) -> float:
     """Fit T on a validation loader/dataset, store it in `model.config.temperature`, return it."""
-    from scancci.evaluate.evaluate import as_model, eval_transform, predict_logits
+    return calibrate_on(model, loader_or_dataset, device=device, batch_size=batch_size,
+                        progress=progress)[0]
+
+
+def calibrate_on(
+    model: nn.Module,
+    loader_or_dataset: DataLoader | Dataset,
+    *,
+    device: str | torch.device = "cpu",
+    batch_size: int = 64,
+    progress: bool = True,
+) -> tuple[float, torch.Tensor, torch.Tensor]:
+    """`fit_temperature`, also returning the validation logits and targets it was fitted on."""
+    from scancci.evaluate.evaluate import as_model, eval_loader, predict_logits
 
     model = as_model(model, device)
-    loader = loader_or_dataset
-    if not isinstance(loader, DataLoader):
-        if getattr(loader, "transform", "absent") is None:
-            loader.transform = eval_transform(model)
-        loader = DataLoader(loader, batch_size=batch_size, shuffle=False)
-    logits, targets = predict_logits(model, loader, device=device, progress=progress,
-                                     desc="calibrating")
+    logits, targets = predict_logits(model, eval_loader(model, loader_or_dataset, batch_size),
+                                     device=device, progress=progress, desc="calibrating")
     temperature = fit_temperature_to_logits(logits, targets)
     model.config.temperature = temperature
-    return temperature
+    return temperature, logits, targets
 
 
 def reliability_bins(probabilities: torch.Tensor, targets: torch.Tensor,
@@ -98,6 +106,15 @@ def reliability_bins(probabilities: torch.Tensor, targets: torch.Tensor,
     safe = counts.clamp(min=1)
     return {"edges": edges.numpy(), "confidence": (conf_sum / safe).numpy(),
             "accuracy": (acc_sum / safe).numpy(), "count": counts.numpy()}
+
+
+def plot_calibration(logits: torch.Tensor, targets: torch.Tensor, temperature: float,
+                     path: str | Path) -> Path:
+    """Reliability diagrams of the same logits before (T = 1) and after temperature scaling."""
+    return plot_reliability(
+        {"before (T = 1)": (torch.softmax(logits, 1), targets),
+         f"after (T = {temperature:.2f})": (torch.softmax(logits / temperature, 1), targets)},
+        path)
 
 
 def plot_reliability(

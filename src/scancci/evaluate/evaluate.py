@@ -53,6 +53,16 @@ def eval_transform(model: nn.Module) -> Any:
                             std=config.std)
 
 
+def eval_loader(model: nn.Module, data: DataLoader | Dataset, batch_size: int = 64,
+                num_workers: int = 0) -> DataLoader:
+    """`data` as an ordered loader; a dataset without a transform gets `eval_transform`."""
+    if isinstance(data, DataLoader):
+        return data
+    if getattr(data, "transform", "absent") is None:
+        data.transform = eval_transform(model)
+    return DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+
+
 def _logits_of(output: Any) -> torch.Tensor:
     return output if isinstance(output, torch.Tensor) else output.logits
 
@@ -108,9 +118,7 @@ def evaluate(
     The model's stored temperature scales the probabilities used for the ECE.
     """
     model = as_model(model, device)
-    if getattr(dataset, "transform", "absent") is None:
-        dataset.transform = eval_transform(model)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    loader = eval_loader(model, dataset, batch_size, num_workers)
     logits, targets = predict_logits(model, loader, tta_flip=tta_flip, device=device,
                                      progress=progress, desc=f"evaluating {name}")
     temperature = float(getattr(model.config, "temperature", 1.0))

@@ -8,7 +8,7 @@ no prediction are left out of the macro averages (torchmetrics' rule).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,6 @@ class ClassificationMetrics:
     per_class_recall: dict[str, float]
     confusion: np.ndarray  # C x C counts, rows = true class, columns = predicted class
     ece: float | None = None  # expected calibration error (15 bins), when probabilities given
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, float]:
         """The headline numbers, as fractions in [0, 1]."""

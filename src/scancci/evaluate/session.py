@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scancci.errors import DatasetError, InvalidInputError
-from scancci.evaluate.evaluate import EvalReport, as_model, eval_transform, evaluate
+from scancci.evaluate.evaluate import EvalReport, as_model, eval_transform, evaluate_sets
 from scancci.evaluate.metrics import ClassificationMetrics
 
 log = logging.getLogger(__name__)
@@ -50,17 +50,16 @@ class EvaluationSession:
 
 
 def open_eval_sets(model: Any, dataset: str, root: str | Path, *, split: str | None,
-                   subsets: Sequence[str] | None, masked: str | Path | None,
-                   options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+                   subsets: Sequence[str] | None, masked: str | Path | None
+                   ) -> tuple[dict[str, Any], dict[str, str]]:
     """{label: dataset} for the split, the subsets (None: every one found) and a masked copy."""
     from scancci.data import list_datasets, open_dataset
 
-    options = dict(options or {})
     kwargs = {"num_classes": model.config.num_classes, "transform": eval_transform(model)}
     root = Path(root)
     if not root.exists():
         raise DatasetError(f"dataset folder {root} does not exist")
-    sets = {split or "test": open_dataset(dataset, root, split=split, **kwargs, **options)}
+    sets = {split or "test": open_dataset(dataset, root, split=split, **kwargs)}
     skipped: dict[str, str] = {}
     wanted = list(SUBSETS) if subsets is None else list(subsets)
     for subset in wanted:
@@ -71,13 +70,13 @@ def open_eval_sets(model: Any, dataset: str, root: str | Path, *, split: str | N
             skipped[SUBSETS[subset]] = f"{dataset} has no {subset} subset"
             continue
         try:
-            sets[SUBSETS[subset]] = open_dataset(name, root, **kwargs, **options)
+            sets[SUBSETS[subset]] = open_dataset(name, root, **kwargs)
         except DatasetError as err:
             if subsets is not None:  # asked for by name: an error, not a silent skip
                 raise
             skipped[SUBSETS[subset]] = str(err)
     if masked is not None:
-        sets["masked"] = open_dataset(dataset, masked, split=split, **kwargs, **options)
+        sets["masked"] = open_dataset(dataset, masked, split=split, **kwargs)
     return sets, skipped
 
 
@@ -104,9 +103,8 @@ def evaluate_models(
         sets, skipped = open_eval_sets(model, dataset, root, split=split, subsets=subsets,
                                        masked=masked)
         session.skipped.update(skipped)
-        reports = {name: evaluate(model, ds, name=name, batch_size=batch_size,
-                                  tta_flip=tta_flip, device=device, progress=progress)
-                   for name, ds in sets.items()}
+        reports = evaluate_sets(model, sets, batch_size=batch_size, tta_flip=tta_flip,
+                                device=device, progress=progress)
         session.reports.append(reports)
         if out is not None:
             from scancci.evaluate.report import write_results
@@ -154,15 +152,9 @@ def calibrate_model(
     With `val_fraction`, validation is the stratified, seeded carve of `split` that
     `scancci train` uses with the same seed; None uses the whole `split` (e.g. "val").
     """
-    import torch
 
     from scancci.data import open_dataset, stratified_split
-    from scancci.evaluate.calibration import (
-        calibration_summary,
-        fit_temperature_to_logits,
-        plot_reliability,
-    )
-    from scancci.evaluate.evaluate import predict_logits
+    from scancci.evaluate.calibration import calibrate_on, calibration_summary, plot_calibration
     from scancci.models import save_model
 
     out = Path(out)
@@ -174,16 +166,10 @@ def calibrate_model(
                         transform=eval_transform(model))
     if val_fraction is not None:
         data = data.subset(stratified_split(data.targets, val_fraction, seed=seed)[1])
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size)
-    logits, targets = predict_logits(model, loader, device=device, progress=progress,
-                                     desc="calibrating")
-    temperature = fit_temperature_to_logits(logits, targets)
-    model.config.temperature = temperature
+    temperature, logits, targets = calibrate_on(model, data, device=device,
+                                                batch_size=batch_size, progress=progress)
     summary = {**calibration_summary(logits, targets, temperature), "items": len(targets)}
     out.mkdir(parents=True, exist_ok=True)
     save_model(model.cpu(), target)
-    diagram = plot_reliability(
-        {"before (T = 1)": (torch.softmax(logits, 1), targets),
-         f"after (T = {temperature:.2f})": (torch.softmax(logits / temperature, 1), targets)},
-        out / "reliability.png")
+    diagram = plot_calibration(logits, targets, temperature, out / "reliability.png")
     return CalibrationResult(temperature, summary, target, diagram)

@@ -45,8 +45,8 @@ def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
 def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
                result: RunResult) -> RunResult:
     """Calibrate, save, evaluate once and write the reports; fills `result`."""
-    from scancci.evaluate import evaluate, fit_temperature
-    from scancci.evaluate.calibration import calibration_summary, plot_reliability
+    from scancci.evaluate import evaluate_sets, fit_temperature
+    from scancci.evaluate.calibration import calibration_summary, plot_calibration
     from scancci.evaluate.report import write_results
     from scancci.models import save_model
 
@@ -62,10 +62,9 @@ def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
     result.model_path = run_dir / "model.safetensors"
     save_model(model.cpu(), result.model_path)
     model.to(device)
-    reports = {name: evaluate(model, dataset, name=name, batch_size=batch, device=device,
-                              tta_flip=config.evaluation.tta_flip, progress=progress,
-                              num_workers=config.data.num_workers)
-               for name, dataset in eval_sets(config, datamodule).items()}
+    reports = evaluate_sets(model, eval_sets(config, datamodule), batch_size=batch, device=device,
+                            tta_flip=config.evaluation.tta_flip, progress=progress,
+                            num_workers=config.data.num_workers)
     result.results = {name: r.metrics for name, r in reports.items()}
     extra: dict[str, Any] = {"recipe": config.name, "monitor": result.monitor,
                              "best_score": result.best_score, "epochs": result.epochs,
@@ -76,8 +75,7 @@ def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
         result.calibration = {"set": first.name, **calibration_summary(
             first.logits, first.targets, temperature)}
         extra["calibration"] = result.calibration
-        plot_reliability({"before (T = 1)": (torch.softmax(first.logits, 1), first.targets),
-                          f"after (T = {temperature:.2f})": (first.probabilities, first.targets)},
+        plot_calibration(first.logits, first.targets, temperature,
                          run_dir / "eval" / "reliability.png")
     if reports:
         write_results(result.results, run_dir / "eval", extra=extra)

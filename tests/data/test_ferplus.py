@@ -10,7 +10,7 @@ import torch
 
 from scancci.data import open_dataset
 from scancci.data.readers.ferplus import process_votes
-from scancci.errors import InvalidInputError
+from scancci.errors import DatasetError, InvalidInputError
 
 # votes in FERPlus column order: neutral, happiness, surprise, sadness, anger, disgust, fear,
 # contempt, unknown, NF
@@ -133,3 +133,11 @@ def test_bad_votes_and_bad_options_are_reported(tmp_path: Path, image_writer) ->
     assert all(p.line for p in ds.problems)
     with pytest.raises(InvalidInputError, match="label_mode"):
         open_dataset("ferplus", root, label_mode="soft")
+
+
+@pytest.mark.parametrize("labels, missing", [("csv", "fer2013new.csv"), ("folder", "label.csv")])
+def test_explicit_label_source_without_its_file_is_a_dataset_error(tmp_path: Path, labels: str,
+                                                                   missing: str) -> None:
+    (tmp_path / "FER2013Train").mkdir()
+    with pytest.raises(DatasetError, match=f"{missing} not found"):
+        open_dataset("ferplus", tmp_path, split="train", labels=labels)

@@ -139,6 +139,8 @@ def summarize_dataset(
     summaries: list[DatasetSummary] = []
     errors: list[DatasetError] = []
     for one in splits:
+        if name in ("folder", "csv") and one == "all" and summaries:
+            continue  # "all" only when the data has no split folders/column
         try:
             dataset = open_dataset(name, root, split=one, num_classes=num_classes, **options)
         except DatasetError as err:  # e.g. a folder/csv dataset without a val split
@@ -147,8 +149,6 @@ def summarize_dataset(
             errors.append(err)
             continue
         summaries.append(dataset.check() if check else dataset.summary())
-        if name in ("folder", "csv") and one == "all" and len(summaries) > 1:
-            summaries.pop()  # "all" only when the data has no split folders/column
     if not summaries:
         raise errors[0]
     return summaries

@@ -28,6 +28,13 @@ def _as_labels(targets: Sequence[int] | np.ndarray | torch.Tensor) -> np.ndarray
     return labels.astype(np.int64)
 
 
+def inverse_frequency_weights(targets: Sequence[int] | np.ndarray | torch.Tensor
+                              ) -> torch.Tensor:
+    """Per item 1 / (count of its class), float64: class-balanced resampling weights."""
+    labels = _as_labels(targets)
+    return torch.as_tensor(1.0 / np.bincount(labels)[labels], dtype=torch.double)
+
+
 def balanced_sampler(
     targets: Sequence[int] | np.ndarray | torch.Tensor,
     *,
@@ -38,13 +45,11 @@ def balanced_sampler(
 
     One epoch is `num_samples` draws (default: the dataset length, as the original).
     """
-    labels = _as_labels(targets)
-    counts = np.bincount(labels)
-    weights = 1.0 / counts[labels]
+    weights = inverse_frequency_weights(targets)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     return WeightedRandomSampler(
-        torch.as_tensor(weights, dtype=torch.double),
-        num_samples=num_samples or len(labels),
+        weights,
+        num_samples=num_samples or len(weights),
         replacement=True,
         generator=generator,
     )

@@ -8,7 +8,6 @@ confusion matrices, a reliability diagram and report.md.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -117,10 +116,3 @@ def run_report(config: TrainConfig, result: RunResult, paper: dict[str, float] |
                   f", NLL {c['nll_before']:.3f} -> {c['nll_after']:.3f}.", "",
                   "![reliability](eval/reliability.png)", ""]
     return "\n".join(lines)
-
-
-def relative_to(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base))
-    except ValueError:
-        return str(path)

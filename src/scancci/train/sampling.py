@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import Dataset, DistributedSampler
+
+from scancci.data.sampling import inverse_frequency_weights
 
 
 def _world() -> tuple[int, int]:
@@ -35,12 +36,8 @@ class EpochSampler(DistributedSampler):
         replicas, rank = _world()
         super().__init__(dataset, num_replicas=replicas, rank=rank, shuffle=True, seed=seed,
                          drop_last=False)
-        labels = np.asarray(targets, dtype=np.int64)
-        self.weights: torch.Tensor | None = None
-        if balanced:
-            counts = np.bincount(labels)
-            self.weights = torch.as_tensor(1.0 / counts[labels], dtype=torch.double)
-        self.total_size = math.ceil(len(labels) / replicas) * replicas
+        self.weights = inverse_frequency_weights(targets) if balanced else None
+        self.total_size = math.ceil(len(targets) / replicas) * replicas
         self.num_samples = self.total_size // replicas
 
     def global_order(self) -> list[int]:

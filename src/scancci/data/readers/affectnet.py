@@ -23,7 +23,12 @@ import numpy as np
 
 from scancci.data.base import CropBox, FERDataset, ProblemLog, make_dataset
 from scancci.data.label_maps import AFFECTNET_EXCLUDED_NAMES, AFFECTNET_TO_CANONICAL
-from scancci.data.readers._common import check_split, require_dir, resolve_num_classes
+from scancci.data.readers._common import (
+    check_split,
+    require_dir,
+    require_file,
+    resolve_num_classes,
+)
 from scancci.errors import DatasetError, InvalidInputError
 
 SPLITS = ("train", "val")
@@ -56,9 +61,8 @@ def _canonical(code: str, num_classes: int, where: tuple[str, int | None], log: 
 
 def _csv_entries(root: Path, split: str, num_classes: int, log: ProblemLog
                  ) -> list[tuple[Path, int, CropBox]]:
-    list_file = root / "Manually_Annotated_file_lists" / CSV_FILES[split]
-    if not list_file.is_file():
-        raise DatasetError(f"affectnet: {list_file} not found. Expected layout: {LAYOUT}")
+    list_file = require_file(root / "Manually_Annotated_file_lists" / CSV_FILES[split],
+                             "affectnet", LAYOUT)
     images = root / "Manually_Annotated_Images"
     entries: list[tuple[Path, int, CropBox]] = []
     seen: dict[str, int] = {}

@@ -34,6 +34,7 @@ from scancci.data.label_maps import FERPLUS_TO_CANONICAL
 from scancci.data.readers._common import (
     check_split,
     require_dir,
+    require_file,
     resolve_num_classes,
 )
 from scancci.errors import DatasetError, InvalidInputError
@@ -102,7 +103,7 @@ def _to_canonical(shares: np.ndarray, num_classes: int) -> np.ndarray | None:
 
 def _rows_from_folder(root: Path, split: str, log: ProblemLog) -> list[tuple[Path, list, str, int]]:
     folder = root / FOLDERS[split]
-    label_file = folder / "label.csv"
+    label_file = require_file(folder / "label.csv", "ferplus", LAYOUT)
     rows = []
     with label_file.open(newline="", encoding="utf-8", errors="replace") as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):
@@ -117,7 +118,7 @@ def _rows_from_folder(root: Path, split: str, log: ProblemLog) -> list[tuple[Pat
 
 
 def _rows_from_csv(root: Path, split: str, log: ProblemLog) -> list[tuple[Path, list, str, int]]:
-    path = root / "fer2013new.csv"
+    path = require_file(root / "fer2013new.csv", "ferplus", LAYOUT)
     rows = []
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):

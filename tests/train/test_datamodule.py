@@ -6,7 +6,7 @@ from collections import Counter
 
 import torch
 
-from scancci.train.datamodule import FERDataModule
+from scancci.train.datamodule import FERDataModule, TransformedSubset
 from scancci.train.sampling import EpochSampler
 
 
@@ -53,3 +53,24 @@ def test_sampler_depends_only_on_seed_and_epoch_and_splits_across_processes() ->
         s.total_size, s.num_samples = 40, 20
         halves.append([i for i, _ in s])
     assert sorted(halves[0] + halves[1]) == list(range(40))
+
+
+class _SoftLabels(torch.utils.data.Dataset):
+    """Two items whose label is drawn from a distribution on every read (FERPlus probability
+    mode); the image is a constant."""
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int):
+        probs = torch.full((7,), 1 / 7)
+        return torch.zeros(1), int(torch.multinomial(probs, 1).item())
+
+
+def test_seeded_items_draw_the_same_soft_label_whatever_the_global_rng() -> None:
+    subset = TransformedSubset(_SoftLabels(), [0, 1], lambda x: x, [0, 0])
+    draws = []
+    for global_seed in range(6):
+        torch.manual_seed(global_seed)
+        draws.append(subset[(1, 1234)][1])
+    assert len(set(draws)) == 1

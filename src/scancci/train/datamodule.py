@@ -59,9 +59,9 @@ class TransformedSubset(Dataset):
         """Item `key`, or `(index, seed)` from EpochSampler: augmentation seeded per item."""
         if isinstance(key, tuple):
             index, seed = key
-            image, target = self._item(index)
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
+                torch.manual_seed(seed)  # seeds label draws (soft label modes) and augmentation
+                image, target = self._item(index)
                 return self.transform(image), target
         image, target = self._item(key)
         return self.transform(image), target

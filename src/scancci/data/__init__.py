@@ -1,26 +1,41 @@
-"""Datasets: canonical labels, one reader per dataset, transforms, samplers, the demo set."""
+"""Datasets: canonical labels, one reader per dataset, transforms, samplers, the demo set.
 
-from scancci.data.base import DatasetSummary, FERDataset, Problem
-from scancci.data.labels import CLASS_NAMES, CLASS_NAMES_7, CLASS_NAMES_8, class_names
-from scancci.data.registry import list_datasets, open_dataset, summarize_dataset
-from scancci.data.sampling import balanced_sampler, class_balanced_weights, stratified_split
-from scancci.data.synthetic import generate_demo_dataset
-from scancci.data.transforms import build_transforms
+Names are imported on first use, so reading a dataset list does not load torchvision."""
 
-__all__ = [
-    "CLASS_NAMES",
-    "CLASS_NAMES_7",
-    "CLASS_NAMES_8",
-    "DatasetSummary",
-    "FERDataset",
-    "Problem",
-    "balanced_sampler",
-    "build_transforms",
-    "class_balanced_weights",
-    "class_names",
-    "generate_demo_dataset",
-    "list_datasets",
-    "open_dataset",
-    "stratified_split",
-    "summarize_dataset",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "DatasetSummary": "scancci.data.base",
+    "FERDataset": "scancci.data.base",
+    "Problem": "scancci.data.base",
+    "CLASS_NAMES": "scancci.data.labels",
+    "CLASS_NAMES_7": "scancci.data.labels",
+    "CLASS_NAMES_8": "scancci.data.labels",
+    "class_names": "scancci.data.labels",
+    "list_datasets": "scancci.data.registry",
+    "open_dataset": "scancci.data.registry",
+    "summarize_dataset": "scancci.data.registry",
+    "balanced_sampler": "scancci.data.sampling",
+    "class_balanced_weights": "scancci.data.sampling",
+    "stratified_split": "scancci.data.sampling",
+    "generate_demo_dataset": "scancci.data.synthetic",
+    "build_transforms": "scancci.data.transforms",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'scancci.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

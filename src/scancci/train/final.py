@@ -55,9 +55,7 @@ def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
     progress = config.trainer.progress
     batch = config.data.eval_batch_size or config.data.batch_size
     if config.evaluation.calibrate:
-        val = datamodule.prepare().val
-        fit_temperature(model, torch.utils.data.DataLoader(val, batch_size=batch),
-                        device=device, progress=progress)
+        fit_temperature(model, datamodule.val_dataloader(), device=device, progress=progress)
     result.model_path = run_dir / "model.safetensors"
     save_model(model.cpu(), result.model_path)
     model.to(device)

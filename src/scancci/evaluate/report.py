@@ -159,15 +159,23 @@ def aggregate_table(runs: Sequence[Mapping[str, ClassificationMetrics]]) -> str:
     return "\n".join(lines)
 
 
+def runs_markdown(labelled: Sequence[tuple[str, dict[str, ClassificationMetrics]]], noun: str,
+                  *, aggregate: bool) -> list[str]:
+    """Markdown lines: one table per (label, run), then mean +- std over them if `aggregate`."""
+    parts = []
+    for label, run in labelled:
+        parts += [f"## {label}", "", metrics_table(run), ""]
+    if aggregate:
+        runs = [run for _, run in labelled]
+        parts += [f"## Mean ± std over {len(runs)} {noun}", "", aggregate_table(runs), ""]
+    return parts
+
+
 def runs_report(paths: Sequence[str | Path]) -> str:
     """Markdown: every run's own table, then mean +- std over all runs (`scancci report`)."""
-    runs: list[dict[str, ClassificationMetrics]] = []
-    parts = ["# Runs", ""]
+    labelled = []
     for path in paths:
         found = read_results(path)
-        runs.extend(found)
-        for index, run in enumerate(found):
-            label = f"{path}" + (f" (fold {index})" if len(found) > 1 else "")
-            parts += [f"## {label}", "", metrics_table(run), ""]
-    parts += [f"## Mean ± std over {len(runs)} runs", "", aggregate_table(runs), ""]
-    return "\n".join(parts)
+        labelled += [(f"{path}" + (f" (fold {index})" if len(found) > 1 else ""), run)
+                     for index, run in enumerate(found)]
+    return "\n".join(["# Runs", "", *runs_markdown(labelled, "runs", aggregate=True)])

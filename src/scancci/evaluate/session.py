@@ -36,14 +36,10 @@ class EvaluationSession:
 
     def markdown(self) -> str:
         """One table per model, then mean +- std when there are several."""
-        from scancci.evaluate.report import aggregate_table, metrics_table
+        from scancci.evaluate.report import runs_markdown
 
-        parts = []
-        for name, run in zip(self.models, self.metrics, strict=True):
-            parts += [f"## {name}", "", metrics_table(run), ""]
-        if len(self.reports) > 1:
-            parts += [f"## Mean ± std over {len(self.reports)} models", "",
-                      aggregate_table(self.metrics), ""]
+        parts = runs_markdown(list(zip(self.models, self.metrics, strict=True)), "models",
+                              aggregate=len(self.reports) > 1)
         for name, why in self.skipped.items():
             parts.append(f"- skipped {name}: {why}")
         return "\n".join(parts)
@@ -156,9 +152,10 @@ def calibrate_model(
     from scancci.data import open_dataset, stratified_split
     from scancci.evaluate.calibration import calibrate_on, calibration_summary, plot_calibration
     from scancci.models import save_model
+    from scancci.models.io import WEIGHTS_NAME
 
     out = Path(out)
-    target = out / "model.safetensors"
+    target = out / WEIGHTS_NAME
     if target.exists():
         raise InvalidInputError(f"{target} exists: choose another --out (nothing overwritten)")
     model = as_model(model_path, device)

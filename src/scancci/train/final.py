@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from scancci.models.io import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule, open_optional
 
@@ -56,7 +57,7 @@ def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
     batch = config.data.eval_batch_size or config.data.batch_size
     if config.evaluation.calibrate:
         fit_temperature(model, datamodule.val_dataloader(), device=device, progress=progress)
-    result.model_path = run_dir / "model.safetensors"
+    result.model_path = run_dir / WEIGHTS_NAME
     save_model(model.cpu(), result.model_path)
     model.to(device)
     reports = evaluate_sets(model, eval_sets(config, datamodule), batch_size=batch, device=device,

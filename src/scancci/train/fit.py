@@ -19,6 +19,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from scancci.evaluate.metrics import ClassificationMetrics
+from scancci.evaluate.report import RESULTS_FILE
+from scancci.models.io import WEIGHTS_NAME
 from scancci.train.build import build_model
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule
@@ -80,7 +82,7 @@ def fit(config: TrainConfig) -> RunResult:
     folds = []
     for fold in range(config.data.folds):
         fold_dir = run_dir / f"fold_{fold}"
-        if config.resume and (fold_dir / "eval" / "results.json").is_file():
+        if config.resume and (fold_dir / "eval" / RESULTS_FILE).is_file():
             folds.append(_finished(config, fold_dir))
             continue
         resume = config.resume and (fold_dir / LAST_CHECKPOINT).is_file()
@@ -113,7 +115,7 @@ def _prepare(config: TrainConfig, fold: int | None) -> tuple[torch.nn.Module, FE
 def _finished(config: TrainConfig, run_dir: Path) -> RunResult:
     from scancci.evaluate.report import read_results
 
-    return RunResult(run_dir, model_path=run_dir / "model.safetensors",
+    return RunResult(run_dir, model_path=run_dir / WEIGHTS_NAME,
                      monitor=config.trainer.monitor, results=read_results(run_dir)[0])
 
 

@@ -6,8 +6,7 @@ The public API is re-exported here and imported lazily, so `import scancci` stay
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from scancci._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -50,15 +49,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'scancci' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # cache: later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

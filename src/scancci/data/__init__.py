@@ -4,8 +4,7 @@ Names are imported on first use, so reading a dataset list does not load torchvi
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from scancci._lazy import lazy_exports
 
 _EXPORTS = {
     "DatasetSummary": "scancci.data.base",
@@ -28,14 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'scancci.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # cache: later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

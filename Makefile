@@ -5,7 +5,7 @@ venv:
 	@bash scripts/bootstrap-venv.sh
 
 demo: venv
-	PYTHONPATH=$(CURDIR)/src .venv/bin/scancci demo
+	.venv/bin/scancci demo
 
 test: venv
 	bash scripts/run-tests.sh

@@ -27,8 +27,8 @@ from tqdm import tqdm
 from scancci.export import export_onnx, quantize_onnx
 from scancci.export.agreement import compare_runtimes
 from scancci.export.inputs import preprocess
-from scancci.export.runtime import OnnxClassifier
 from scancci.inference.backends import create_classifier
+from scancci.runtime.onnx_backend import OnnxClassifier
 
 DEFAULT_MODELS = ("scancci_resnet50", "scancci_mobilenetv2")
 

@@ -4,8 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export SCANCCI_ASSETS="${SCANCCI_ASSETS:-$PWD/.venv/share/scancci-assets}"
 export MPLBACKEND=Agg
-# This clone's sources first, even if the shared cached venv was last installed from another clone.
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 .venv/bin/ruff check .
 # The web page is tested in a real headless Chromium (Debian package); install it if missing.
 if [ -x scripts/ensure-browser.sh ]; then bash scripts/ensure-browser.sh; fi

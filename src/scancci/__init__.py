@@ -7,8 +7,7 @@ The public API is re-exported here and imported lazily, so `import scancci` stay
 from __future__ import annotations
 
 from scancci._lazy import lazy_exports
-
-__version__ = "0.1.0"
+from scancci.version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {

@@ -11,8 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from scancci import __version__
 from scancci.errors import ScanCCIError, unknown_name
+from scancci.version import __version__
 
 # name -> one-line help. Declared once, as data: reused by --help and by the service's /info.
 COMMANDS: dict[str, str] = {

@@ -32,6 +32,11 @@ class DatasetError(ScanCCIError):
     """A dataset folder or file that is missing or not in the layout its owners ship."""
 
 
+class MissingDependencyError(ScanCCIError):
+    """An optional package (an extra, detector weights, a pretrained model) is not installed;
+    the message names the command that installs it."""
+
+
 def unknown_name(kind: str, name: str, valid: Iterable[str]) -> UnknownNameError:
     """Build an UnknownNameError listing the valid names and the closest matches."""
     valid = sorted(valid)

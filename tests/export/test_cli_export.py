@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scancci.cli import main
-from scancci.export.runtime import OnnxClassifier
+from scancci.runtime.onnx_backend import OnnxClassifier
 
 
 def test_cli_writes_verified_onnx_and_int8(small_model, photos_dir, tmp_path, capsys) -> None:

@@ -12,7 +12,7 @@ import torch
 from scancci.errors import CheckpointError, InvalidInputError
 from scancci.export import ExportParityError, export_onnx, verify_onnx
 from scancci.export.inputs import preprocess
-from scancci.export.runtime import OnnxClassifier
+from scancci.runtime.onnx_backend import OnnxClassifier
 
 
 def test_export_passes_parity_on_real_and_random_inputs(onnx_export, capsys) -> None:

@@ -9,7 +9,7 @@ import torch
 from scancci.errors import InvalidInputError
 from scancci.export import export_torchscript, load_torchscript, quantize_onnx
 from scancci.export.inputs import preprocess
-from scancci.export.runtime import OnnxClassifier
+from scancci.runtime.onnx_backend import OnnxClassifier
 
 
 @pytest.fixture(scope="module")

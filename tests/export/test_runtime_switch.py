@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scancci.export.runtime import OnnxClassifier
+from scancci.runtime.onnx_backend import OnnxClassifier
 
 PHOTO = "multi_face.jpg"
 

@@ -14,8 +14,8 @@ from PIL import Image
 
 from scancci.errors import InvalidInputError, UnknownNameError
 from scancci.inference import Recognizer
-from scancci.inference.backends import preprocess_crops
 from scancci.inference.recognizer import read_rgb
+from scancci.runtime.batches import preprocess_crops
 
 
 def probability_matrix(prediction, names) -> np.ndarray:

@@ -44,13 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scancci.inference import Recognizer
-    from scancci.inference.backends import default_backend
     from scancci.inference.dispatch import predict_source
     from scancci.inference.results import Prediction
 
-    backend = args.backend or default_backend(args.model)
     recognizer = Recognizer(args.model, detector=args.detector, device=args.device,
-                            batch_size=args.batch_size, backend=backend,
+                            batch_size=args.batch_size, backend=args.backend,
                             precision=args.precision)
     result = predict_source(recognizer, args.input, output=args.output,
                             annotate_dir=args.annotate, attention=args.attention,

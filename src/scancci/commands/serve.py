@@ -34,16 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from scancci.inference.backends import default_backend
     from scancci.serve import create_app
 
-    backend = args.backend or default_backend(args.model)
     limits = ServeLimits(max_upload_bytes=int(args.max_upload_mb * 2**20),
                          max_pixels=args.max_pixels, max_concurrency=args.max_concurrency,
                          max_queue=args.max_queue,
                          timeout_s=args.timeout)
-    app = create_app(args.model, limits=limits, detector=args.detector, backend=backend,
+    app = create_app(args.model, limits=limits, detector=args.detector, backend=args.backend,
                      precision=args.precision)
-    print(f"scancci serve: http://{args.host}:{args.port}/ ({backend} {args.precision})")
+    print(f"scancci serve: http://{args.host}:{args.port}/ ({app.state.predictor.describe().get('backend', 'torch')} {args.precision})")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -15,23 +15,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
-from torchmetrics.functional.classification import multiclass_calibration_error
 
 from scancci.errors import InvalidInputError
+from scancci.evaluate.evaluate import as_model, eval_loader, predict_logits
+from scancci.evaluate.figures import pyplot, save_figure
+from scancci.evaluate.metrics import ECE_BINS, expected_calibration_error
 
-ECE_BINS = 15
 T_RANGE = (0.05, 20.0)  # temperatures outside this range mean the model is not usable
-
-
-def expected_calibration_error(
-    probabilities: torch.Tensor | np.ndarray, targets: torch.Tensor | np.ndarray,
-    n_bins: int = ECE_BINS,
-) -> float:
-    """ECE (L1, equal-width confidence bins) of N x C probabilities against N class indices."""
-    probs = torch.as_tensor(np.asarray(probabilities), dtype=torch.float32)
-    target = torch.as_tensor(np.asarray(targets), dtype=torch.long)
-    return float(multiclass_calibration_error(probs, target, num_classes=probs.shape[1],
-                                              n_bins=n_bins, norm="l1"))
 
 
 def fit_temperature_to_logits(logits: torch.Tensor, targets: torch.Tensor,
@@ -82,8 +72,6 @@ def calibrate_on(
     progress: bool = True,
 ) -> tuple[float, torch.Tensor, torch.Tensor]:
     """`fit_temperature`, also returning the validation logits and targets it was fitted on."""
-    from scancci.evaluate.evaluate import as_model, eval_loader, predict_logits
-
     model = as_model(model, device)
     logits, targets = predict_logits(model, eval_loader(model, loader_or_dataset, batch_size),
                                      device=device, progress=progress, desc="calibrating")
@@ -122,8 +110,6 @@ def plot_reliability(
     n_bins: int = ECE_BINS,
 ) -> Path:
     """Reliability diagram(s), one panel per name -> (probabilities, targets), with the ECE."""
-    from scancci.evaluate.figures import pyplot, save_figure
-
     plt = pyplot()
 
     fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 4.2), squeeze=False)

@@ -11,8 +11,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from scancci.data import build_transforms
 from scancci.errors import InvalidInputError
 from scancci.evaluate.metrics import ClassificationMetrics, compute_metrics
+from scancci.models import load_model
 
 
 @dataclass
@@ -38,16 +40,12 @@ class EvalReport:
 def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """A model object in eval mode: a module as given, or anything `load_model` accepts."""
     if isinstance(model, (str, Path)):
-        from scancci.models import load_model
-
         model = load_model(model, map_location=device)
     return model.to(device).eval()
 
 
 def eval_transform(model: nn.Module) -> Any:
     """The deterministic transform matching the model's input size and normalisation."""
-    from scancci.data import build_transforms
-
     config = model.config
     return build_transforms(train=False, input_size=config.input_size, mean=config.mean,
                             std=config.std)

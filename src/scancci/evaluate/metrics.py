@@ -19,8 +19,11 @@ from torchmetrics.classification import (
     MulticlassF1Score,
     MulticlassRecall,
 )
+from torchmetrics.functional.classification import multiclass_calibration_error
 
 from scancci.errors import InvalidInputError
+
+ECE_BINS = 15
 
 
 @dataclass
@@ -97,8 +100,6 @@ def compute_metrics(
         confusion=MulticlassConfusionMatrix(**kwargs)(preds, target).numpy().astype(np.int64),
     )
     if probabilities is not None:
-        from scancci.evaluate.calibration import expected_calibration_error
-
         metrics.ece = expected_calibration_error(probabilities, target)
     return metrics
 
@@ -109,3 +110,14 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     if array.size == 0:
         raise InvalidInputError("mean_std needs at least one value")
     return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
+
+
+def expected_calibration_error(
+    probabilities: torch.Tensor | np.ndarray, targets: torch.Tensor | np.ndarray,
+    n_bins: int = ECE_BINS,
+) -> float:
+    """ECE (L1, equal-width confidence bins) of N x C probabilities against N class indices."""
+    probs = torch.as_tensor(np.asarray(probabilities), dtype=torch.float32)
+    target = torch.as_tensor(np.asarray(targets), dtype=torch.long)
+    return float(multiclass_calibration_error(probs, target, num_classes=probs.shape[1],
+                                              n_bins=n_bins, norm="l1"))

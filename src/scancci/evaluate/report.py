@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from scancci.errors import InvalidInputError
+from scancci.evaluate.figures import pyplot, save_figure
 from scancci.evaluate.metrics import ClassificationMetrics, mean_std
 
 HEADLINE = (("accuracy", "accuracy"), ("balanced_accuracy", "balanced acc."),
@@ -75,8 +76,6 @@ def write_confusion_csv(metrics: ClassificationMetrics, path: str | Path) -> Pat
 
 def plot_confusion(metrics: ClassificationMetrics, path: str | Path, title: str = "") -> Path:
     """Row-normalised confusion matrix as a PNG, with the counts printed in each cell."""
-    from scancci.evaluate.figures import pyplot, save_figure
-
     plt = pyplot()
 
     counts = metrics.confusion

@@ -13,9 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scancci.data import list_datasets, open_dataset, stratified_split
 from scancci.errors import DatasetError, InvalidInputError
+from scancci.evaluate.calibration import calibrate_on, calibration_summary, plot_calibration
 from scancci.evaluate.evaluate import EvalReport, as_model, eval_transform, evaluate_sets
 from scancci.evaluate.metrics import ClassificationMetrics
+from scancci.evaluate.report import runs_markdown, write_results
+from scancci.models import save_model
+from scancci.models.io import WEIGHTS_NAME
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +41,6 @@ class EvaluationSession:
 
     def markdown(self) -> str:
         """One table per model, then mean +- std when there are several."""
-        from scancci.evaluate.report import runs_markdown
-
         parts = runs_markdown(list(zip(self.models, self.metrics, strict=True)), "models",
                               aggregate=len(self.reports) > 1)
         for name, why in self.skipped.items():
@@ -49,8 +52,6 @@ def open_eval_sets(model: Any, dataset: str, root: str | Path, *, split: str | N
                    subsets: Sequence[str] | None, masked: str | Path | None
                    ) -> tuple[dict[str, Any], dict[str, str]]:
     """{label: dataset} for the split, the subsets (None: every one found) and a masked copy."""
-    from scancci.data import list_datasets, open_dataset
-
     kwargs = {"num_classes": model.config.num_classes, "transform": eval_transform(model)}
     root = Path(root)
     if not root.exists():
@@ -103,8 +104,6 @@ def evaluate_models(
                                 device=device, progress=progress)
         session.reports.append(reports)
         if out is not None:
-            from scancci.evaluate.report import write_results
-
             folder = Path(out) / (f"model_{index}" if len(models) > 1 else "")
             write_results({k: r.metrics for k, r in reports.items()}, folder,
                           extra={"model": str(path), "tta_flip": tta_flip})
@@ -148,11 +147,6 @@ def calibrate_model(
     With `val_fraction`, validation is the stratified, seeded carve of `split` that
     `scancci train` uses with the same seed; None uses the whole `split` (e.g. "val").
     """
-
-    from scancci.data import open_dataset, stratified_split
-    from scancci.evaluate.calibration import calibrate_on, calibration_summary, plot_calibration
-    from scancci.models import save_model
-    from scancci.models.io import WEIGHTS_NAME
 
     out = Path(out)
     target = out / WEIGHTS_NAME

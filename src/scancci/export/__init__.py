@@ -1,8 +1,10 @@
 """Deployment exports: ONNX (fp32, int8) and TorchScript, each verified against PyTorch.
 
-`scancci.export.runtime.OnnxClassifier` runs an ONNX export as a Recognizer backend.
+`scancci.runtime.onnx_backend.OnnxClassifier` runs an ONNX export as a Recognizer backend;
+`onnx_classifier(model)` exports a model on the fly and runs it there.
 """
 
+from scancci.export.classifier import onnx_classifier
 from scancci.export.onnx import ExportResult, export_onnx, verify_onnx
 from scancci.export.quantize import quantize_onnx
 from scancci.export.torchscript import export_torchscript, load_torchscript
@@ -15,6 +17,7 @@ __all__ = [
     "export_onnx",
     "export_torchscript",
     "load_torchscript",
+    "onnx_classifier",
     "quantize_onnx",
     "verify_onnx",
 ]

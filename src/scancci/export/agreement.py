@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from scancci.inference.backends import softmax
+from scancci.runtime.batches import softmax
 
 
 @dataclass(frozen=True)

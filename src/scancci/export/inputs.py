@@ -13,7 +13,7 @@ from PIL import Image
 
 from scancci.errors import InvalidInputError
 from scancci.imaging import is_image_file, load_image
-from scancci.inference.backends import preprocess_crops
+from scancci.runtime.batches import preprocess_crops
 
 ImageLike = str | Path | Image.Image | np.ndarray
 

@@ -18,15 +18,10 @@ from torch import nn
 
 from scancci.errors import InvalidInputError
 from scancci.export.inputs import ImageLike, check_batches
-from scancci.export.metadata import write_onnx_metadata
 from scancci.export.verify import ParityReport, compare, enforce, torch_runner
-from scancci.export.wrapper import (
-    INPUT,
-    ExportWrapper,
-    has_attention,
-    output_names,
-    resolve_model,
-)
+from scancci.export.wrapper import ExportWrapper, has_attention, output_names, resolve_model
+from scancci.runtime.metadata import INPUT, write_onnx_metadata
+from scancci.runtime.onnx_backend import OnnxClassifier
 
 MIN_OPSET = 17
 DEFAULT_OPSET = 18
@@ -72,8 +67,6 @@ def export_onnx(model: nn.Module | str | Path, path: str | Path, *,
 def verify_onnx(model: nn.Module, path: str | Path, *, images: Any = None, num_random: int = 4,
                 tolerance: float = 1e-3, metric: str = "logits") -> ParityReport:
     """Compare an ONNX file with its PyTorch model; delete it and raise above tolerance."""
-    from scancci.export.runtime import OnnxClassifier
-
     batches = check_batches(model.config, images, num_random=num_random)
     candidate = OnnxClassifier(path)
     report = compare(torch_runner(model), candidate.run, batches,

@@ -27,10 +27,10 @@ from onnxruntime.quantization import (
 
 from scancci.errors import InvalidInputError
 from scancci.export.inputs import ImageLike, check_batches, collect_images, preprocess
-from scancci.export.metadata import write_onnx_metadata
 from scancci.export.onnx import ExportResult
 from scancci.export.verify import compare, enforce
-from scancci.export.wrapper import INPUT
+from scancci.runtime.metadata import INPUT, write_onnx_metadata
+from scancci.runtime.onnx_backend import OnnxClassifier
 
 METHODS = ("auto", "static", "dynamic")
 # int8 changes probabilities a little; an export whose probabilities move more is refused.
@@ -52,8 +52,6 @@ def quantize_onnx(fp32_path: str | Path, path: str | Path, *,
                   images: ImageLike | list[ImageLike] | None = None, method: str = "auto",
                   num_random: int = 4, tolerance: float = INT8_TOLERANCE) -> ExportResult:
     """Write an int8 copy of the fp32 ONNX export at `path` (metadata kept), verified."""
-    from scancci.export.runtime import OnnxClassifier
-
     if method not in METHODS:
         raise InvalidInputError(f"unknown quantisation method {method!r}; use one of {METHODS}")
     fp32 = OnnxClassifier(fp32_path, precision="fp32")

@@ -11,13 +11,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from scancci.data import generate_demo_dataset, open_dataset
 from scancci.imaging import load_image
 
 
 def synthetic_faces(count: int = 32, seed: int = 0) -> list[Image.Image]:
     """`count` synthetic demo faces (test split) loaded in memory; the files are removed."""
-    from scancci.data import generate_demo_dataset, open_dataset
-
     with tempfile.TemporaryDirectory(prefix="scancci-samples-") as tmp:
         paths = generate_demo_dataset(Path(tmp), seed=seed, num_train_per_class=1,
                                       num_test_per_class=max(1, count // 7 + 1))

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from scancci.errors import ScanCCIError
-from scancci.inference.backends import softmax
+from scancci.runtime.batches import softmax
 
 # batch (N x 3 x S x S float32) -> (logits N x C, attention N x h x w or None)
 RunFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]

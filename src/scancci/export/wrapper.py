@@ -10,16 +10,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-LOGITS = "logits"
-ATTENTION = "attention"
-INPUT = "input"
+from scancci.models import load_model
+from scancci.models.scancci import ScanCCI
+from scancci.runtime.metadata import ATTENTION, LOGITS
 
 
 def has_attention(model: nn.Module) -> bool:
     """True when `model(x, return_attention=True)` returns a "global" attention map: SCAN-CCI
     models do, plain baselines do not."""
-    from scancci.models import ScanCCI
-
     return isinstance(model, ScanCCI)
 
 
@@ -47,6 +45,4 @@ def resolve_model(model: nn.Module | str | object) -> nn.Module:
     """A scancci model in eval mode: the module itself, or loaded from anything `load_model` reads."""
     if isinstance(model, nn.Module):
         return model.eval()
-    from scancci.models import load_model
-
     return load_model(model).eval()

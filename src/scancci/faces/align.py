@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from scancci.errors import InvalidInputError, unknown_name
+from scancci.faces.detect import as_rgb_array
 
 # Left eye, right eye, nose tip, left mouth corner, right mouth corner (x, y as fractions).
 TEMPLATES: dict[str, np.ndarray] = {
@@ -81,8 +82,6 @@ def warp(image: np.ndarray, matrix: np.ndarray, output_size: int) -> np.ndarray:
 def align_face(image: Any, landmarks: Any, *, output_size: int = 224,
                template: str = DEFAULT_TEMPLATE) -> np.ndarray:
     """Aligned RGB uint8 crop (output_size square) of the face with these 5 landmarks."""
-    from scancci.faces.detect import as_rgb_array
-
     return warp(as_rgb_array(image), alignment_matrix(landmarks, output_size, template),
                 output_size)
 
@@ -90,8 +89,6 @@ def align_face(image: Any, landmarks: Any, *, output_size: int = 224,
 def crop_face(image: Any, box: Any, landmarks: Any | None = None, *, output_size: int = 224,
               template: str = DEFAULT_TEMPLATE) -> np.ndarray:
     """Aligned crop when landmarks are known, else a square crop around the box."""
-    from scancci.faces.detect import as_rgb_array
-
     matrix = face_matrix(box, landmarks, output_size, template)
     return warp(as_rgb_array(image), matrix, output_size)
 

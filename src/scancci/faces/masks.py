@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from scancci.errors import InvalidInputError
+from scancci.faces.detect import as_rgb_array
 
 SURGICAL_BLUE = (168, 205, 228)
 
@@ -53,8 +54,6 @@ def mask_polygon(landmarks: Any) -> np.ndarray:
 def apply_mask(image: Any, landmarks: Any, *, color: tuple[int, int, int] = SURGICAL_BLUE,
                pleats: bool = True) -> np.ndarray:
     """A copy of the RGB image with a surgical-style mask over the face with these landmarks."""
-    from scancci.faces.detect import as_rgb_array
-
     out = as_rgb_array(image).copy()
     outline = mask_polygon(landmarks)
     region = np.zeros(out.shape[:2], dtype=np.uint8)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -14,9 +15,12 @@ from tqdm import tqdm
 
 from scancci.errors import InvalidInputError
 from scancci.imaging import is_image_file
-from scancci.inference.recognizer import Recognizer, read_rgb
+from scancci.inference.images import read_rgb
 from scancci.inference.results import Prediction
 from scancci.inference.writer import ResultWriter, output_format
+
+if TYPE_CHECKING:  # type hints only: the Recognizer imports this module
+    from scancci.inference.recognizer import Recognizer
 
 
 @dataclass

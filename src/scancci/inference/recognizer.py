@@ -12,13 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from scancci.errors import InvalidInputError
 from scancci.faces.align import DEFAULT_TEMPLATE, crop_face
-from scancci.faces.detect import DetectedFace, FaceDetector, as_rgb_array
-from scancci.inference.backends import classify, create_classifier, preprocess_crops, softmax
+from scancci.faces.detect import DetectedFace, FaceDetector
+from scancci.inference.annotate import draw_prediction
+from scancci.inference.backends import create_classifier, default_backend
+from scancci.inference.folder import iter_folder, predict_folder
+from scancci.inference.images import describe_source, read_rgb
 from scancci.inference.results import Face, Prediction
+from scancci.inference.video import iter_video, predict_video
+from scancci.runtime.batches import preprocess_crops, softmax
+from scancci.runtime.torch_backend import classify
 
 
 class Recognizer:
@@ -26,11 +31,12 @@ class Recognizer:
 
     model: a saved model (anything `load_model` accepts), a scancci module, an .onnx file
     (backend="onnx") or a classifier object. detector: "mtcnn", "opencv" or a FaceDetector.
-    backend/precision: "torch" with "fp32"/"bf16", or "onnx" with "fp32"/"int8".
+    backend/precision: "torch" with "fp32"/"bf16", or "onnx" with "fp32"/"int8"; backend
+    None runs .onnx files on onnxruntime and everything else on PyTorch.
     """
 
     def __init__(self, model: Any, *, detector: str | FaceDetector = "mtcnn",
-                 device: str = "cpu", batch_size: int = 32, backend: str = "torch",
+                 device: str = "cpu", batch_size: int = 32, backend: str | None = None,
                  precision: str = "fp32", template: str = DEFAULT_TEMPLATE) -> None:
         if int(batch_size) < 1:
             raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
@@ -39,7 +45,7 @@ class Recognizer:
         self.detector = detector if isinstance(detector, FaceDetector) else \
             FaceDetector(detector, device=device)
         self.config = self.classifier.config
-        self.backend = backend
+        self.backend = backend or default_backend(model)
         self.precision = getattr(self.classifier, "precision", precision)
         self.batch_size = int(batch_size)
         self.template = template
@@ -119,36 +125,26 @@ class Recognizer:
 
     def predict_folder(self, folder: str | Path, output: str | Path, **options: Any) -> Any:
         """Predict every image under `folder` into a CSV/JSONL file; see `predict_folder`."""
-        from scancci.inference.folder import predict_folder
-
         return predict_folder(self, folder, output, **options)
 
     def iter_folder(self, folder: str | Path, **options: Any) -> Iterator[Prediction]:
         """Predictions for every image under `folder`, streamed in batches."""
-        from scancci.inference.folder import iter_folder
-
         for prediction, _ in iter_folder(self, folder, **options):
             yield prediction
 
     def predict_video(self, source: str | Path | int, output: str | Path | None = None,
                       **options: Any) -> Any:
         """Per-frame predictions of a video file or webcam index; see `predict_video`."""
-        from scancci.inference.video import predict_video
-
         return predict_video(self, source, output, **options)
 
     def iter_video(self, source: str | Path | int, **options: Any) -> Iterator[Prediction]:
         """Per-frame predictions with track ids, streamed with bounded memory."""
-        from scancci.inference.video import iter_video
-
         for prediction, _ in iter_video(self, source, **options):
             yield prediction
 
     def annotate(self, image: Any, prediction: Prediction, *, attention: bool = False
                  ) -> np.ndarray:
         """The image with boxes, labels, probability bars and optionally attention overlays."""
-        from scancci.inference.annotate import draw_prediction
-
         array, error = read_rgb(image)
         if array is None:
             raise InvalidInputError(error or "unreadable image")
@@ -180,24 +176,3 @@ class Recognizer:
                     detection_score=float(detected.score),
                     probabilities={n: float(p) for n, p in zip(names, probabilities, strict=True)},
                     label=names[int(np.argmax(probabilities))], attention=attention)
-
-
-def read_rgb(image: Any) -> tuple[np.ndarray | None, str | None]:
-    """(H x W x 3 uint8 RGB, None), or (None, message) for an input that cannot be read."""
-    try:
-        return as_rgb_array(image), None
-    except InvalidInputError as err:
-        return None, str(err)
-    except MemoryError:
-        return None, f"{describe_source(image)}: not enough memory to decode this image"
-
-
-def describe_source(image: Any) -> str:
-    """A printable name for an input: its path, or its kind for in-memory images."""
-    if isinstance(image, (str, Path)):
-        return str(image)
-    if isinstance(image, bytes):
-        return "<bytes>"
-    if isinstance(image, Image.Image):
-        return "<PIL image>"
-    return f"<{type(image).__name__}>"

@@ -10,17 +10,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
 from scancci.errors import InvalidInputError
-from scancci.inference.recognizer import Recognizer
 from scancci.inference.results import Face, Prediction
 from scancci.inference.tracking import IoUTracker
 from scancci.inference.writer import ResultWriter
+
+if TYPE_CHECKING:  # type hints only: the Recognizer imports this module
+    from scancci.inference.recognizer import Recognizer
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 

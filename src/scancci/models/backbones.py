@@ -20,6 +20,8 @@ import torchvision
 from torch import nn
 
 from scancci.errors import CheckpointError, unknown_name
+from scancci.models.state import read_safetensors
+from scancci.models.vggface2 import load_vggface2_pickle
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -121,12 +123,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"backbone weights file {path} does not exist")
     if path.suffix == ".pkl":
-        from scancci.models.vggface2 import load_vggface2_pickle
-
         return load_vggface2_pickle(path)
     if path.suffix == ".safetensors":
-        from scancci.models.io import read_safetensors
-
         return read_safetensors(path)[0]
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)

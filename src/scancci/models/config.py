@@ -8,15 +8,33 @@ the base class gives every architecture the same contract: input checks, `predic
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from scancci.data.labels import class_names as canonical_class_names
 from scancci.errors import CheckpointError, InvalidInputError
 
 MIN_INPUT_SIZE = 33  # the 5 x 5 region grid needs a stride-8 map of at least 5 x 5
+
+def resolve_class_names(num_classes: int, class_names: Sequence[str] | None) -> tuple[str, ...]:
+    """Given names (checked against num_classes), or the canonical 7/8 names, or class_0..."""
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise InvalidInputError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if class_names is not None:
+        names = tuple(str(n) for n in class_names)
+        if len(names) != num_classes:
+            raise InvalidInputError(
+                f"{len(names)} class names given for num_classes={num_classes}: {list(names)}")
+        if len(set(names)) != len(names):
+            raise InvalidInputError(f"class names must be unique, got {list(names)}")
+        return names
+    if num_classes in (7, 8):
+        return canonical_class_names(num_classes)
+    return tuple(f"class_{i}" for i in range(num_classes))
 
 
 @dataclass
@@ -115,8 +133,6 @@ class ExpressionModel(nn.Module):
         raise NotImplementedError
 
     def _set_classes(self, num_classes: int, class_names: Any) -> None:
-        from scancci.models.registry import resolve_class_names
-
         self.config.class_names = resolve_class_names(num_classes, class_names)
         self.config.num_classes = num_classes
         self.config.temperature = 1.0  # a calibration does not carry over to new classifiers

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from scancci.errors import CheckpointError
 from scancci.models.config import ExpressionModel, ModelConfig
+from scancci.models.reference import load_reference_checkpoint
+from scancci.models.registry import build_model
+from scancci.models.state import load_state_strict, read_safetensors
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_KEY = "scancci_config"
@@ -43,14 +45,6 @@ def save_model(model: ExpressionModel, path: str | Path) -> Path:
     return path
 
 
-def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(tensors, metadata) of a safetensors file; a clear error if it is not one."""
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})  # noqa: SIM118
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path} is not a readable safetensors file (corrupted or "
-                              f"truncated?): {err}") from err
 
 
 def _read_config(path: Path, metadata: dict[str, str]) -> ModelConfig:
@@ -92,30 +86,9 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> Ex
     """Load a saved model (weights, .json or folder) or an original .pth; eval mode."""
     weights = resolve_weights_path(path)
     if weights.suffix != ".safetensors":
-        from scancci.models.reference import load_reference_checkpoint
-
         return load_reference_checkpoint(weights, map_location=map_location)
     state, metadata = read_safetensors(weights)
     config = _read_config(weights, metadata)
-    from scancci.models.registry import build_model
-
     model = build_model(config)
     load_state_strict(model, state, f"{weights} ({config.arch})")
     return model.to(map_location).eval()
-
-
-def load_state_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    """Load every tensor, refusing missing, unexpected or mis-shaped ones with a clear message."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-             for k, v in own.items() if k in state and state[k].shape != v.shape]
-    if missing or unexpected or wrong:
-        parts = [f"{len(missing)} missing (e.g. {missing[:2]})" if missing else "",
-                 f"{len(unexpected)} unexpected (e.g. {unexpected[:2]})" if unexpected else "",
-                 f"{len(wrong)} of another shape (e.g. {wrong[:2]})" if wrong else ""]
-        raise CheckpointError(f"the weights do not fit {source}: "
-                              + "; ".join(p for p in parts if p)
-                              + ". Is the file of another architecture or number of classes?")
-    model.load_state_dict(state)

@@ -17,7 +17,9 @@ import torch
 
 from scancci.errors import CheckpointError
 from scancci.models.config import ExpressionModel
+from scancci.models.registry import create_model
 from scancci.models.scan import conv_to_matmul
+from scancci.models.state import load_state_strict
 
 PARTS = ("base_state_dict", "attention_state_dict", "region_state_dict")
 _INDEPENDENT = re.compile(r"local_attention_masks\.(\d+)\.attention\.(\d)\.(\w+)$")
@@ -110,9 +112,6 @@ def _map_region(region: dict[str, torch.Tensor], heads: str) -> dict[str, torch.
 def load_reference_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
                               class_names: list[str] | None = None) -> ExpressionModel:
     """A scancci_resnet50 that predicts as the original model saved in `path` (eval mode)."""
-    from scancci.models.io import load_state_strict
-    from scancci.models.registry import create_model
-
     data = read_original_checkpoint(path)
     base, attention, region = (data[p] for p in PARTS)
     if "layer3.5.conv3.weight" not in base or "layer1.0.conv3.weight" not in base:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
-from scancci.errors import InvalidInputError
+from scancci.errors import InvalidInputError, unknown_name
 
 LAYOUTS = ("grid", "reference")
 NUM_REGIONS = 25
@@ -77,8 +77,6 @@ def region_groups(height: int, width: int, layout: str = "grid") -> tuple[Region
 def check_layout(layout: str, height: int, width: int) -> None:
     """Raise a clear error for an unknown layout or a map size the layout cannot split."""
     if layout not in LAYOUTS:
-        from scancci.errors import unknown_name
-
         raise unknown_name("patch layout", layout, LAYOUTS)
     if layout == "reference" and (height, width) != (REFERENCE_MAP_SIZE, REFERENCE_MAP_SIZE):
         raise InvalidInputError(

@@ -16,7 +16,12 @@ from typing import Any
 from scancci.errors import InvalidInputError, unknown_name
 from scancci.models.backbones import IMAGENET_MEAN, IMAGENET_STD, load_backbone_weights
 from scancci.models.cci import CCI_HEADS
-from scancci.models.config import MIN_INPUT_SIZE, ExpressionModel, ModelConfig
+from scancci.models.config import (
+    MIN_INPUT_SIZE,
+    ExpressionModel,
+    ModelConfig,
+    resolve_class_names,
+)
 from scancci.models.plain import PlainClassifier
 from scancci.models.regions import LAYOUTS
 from scancci.models.scancci import DEFAULT_OPTIONS, LOCAL_SCAN, ScanCCI
@@ -78,23 +83,6 @@ def get_entry(name: str) -> ModelEntry:
     return MODELS[name]
 
 
-def resolve_class_names(num_classes: int, class_names: Sequence[str] | None) -> tuple[str, ...]:
-    """Given names (checked against num_classes), or the canonical 7/8 names, or class_0..."""
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise InvalidInputError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    if class_names is not None:
-        names = tuple(str(n) for n in class_names)
-        if len(names) != num_classes:
-            raise InvalidInputError(
-                f"{len(names)} class names given for num_classes={num_classes}: {list(names)}")
-        if len(set(names)) != len(names):
-            raise InvalidInputError(f"class names must be unique, got {list(names)}")
-        return names
-    if num_classes in (7, 8):
-        from scancci.data.labels import class_names as canonical
-
-        return canonical(num_classes)
-    return tuple(f"class_{i}" for i in range(num_classes))
 
 
 def resolve_options(entry: ModelEntry, options: dict[str, Any]) -> dict[str, str]:

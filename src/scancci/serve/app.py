@@ -21,16 +21,17 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scancci import __version__
+from scancci.inference import Recognizer
 from scancci.serve.limits import ServeLimits
 from scancci.serve.predictor import Predictor, RecognizerPredictor
 from scancci.serve.upload import decode_image, read_upload
+from scancci.version import __version__
 
 STATIC = Path(__file__).with_name("static")
 
 
 def create_app(model: Any, *, limits: ServeLimits | None = None, detector: str = "mtcnn",
-               backend: str = "torch", precision: str = "fp32",
+               backend: str | None = None, precision: str = "fp32",
                **limit_overrides: Any) -> FastAPI:
     """Build the FastAPI app for `model`: a saved model path, a scancci module, a Recognizer,
     or any `Predictor`. Limits come from `limits` and keyword overrides (see ServeLimits).
@@ -58,14 +59,12 @@ def create_app(model: Any, *, limits: ServeLimits | None = None, detector: str =
     return app
 
 
-def as_predictor(model: Any, *, detector: str, backend: str, precision: str) -> Predictor:
+def as_predictor(model: Any, *, detector: str, backend: str | None, precision: str) -> Predictor:
     """Wrap whatever was given in a Predictor (a Recognizer is built for paths and modules)."""
     if callable(model) and hasattr(model, "describe"):
         return model
     if hasattr(model, "predict") and hasattr(model, "config"):  # a Recognizer already
         return RecognizerPredictor(model)
-    from scancci.inference import Recognizer
-
     name = Path(model).name if isinstance(model, (str, Path)) else type(model).__name__
     recognizer = Recognizer(model, detector=detector, backend=backend, precision=precision)
     return RecognizerPredictor(recognizer, name=name)

@@ -12,7 +12,9 @@ import logging
 
 from torch import nn
 
+from scancci.data import class_names
 from scancci.errors import CheckpointError, InvalidInputError
+from scancci.models import create_model, load_model
 from scancci.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -20,8 +22,6 @@ log = logging.getLogger(__name__)
 
 def target_class_names(config: TrainConfig) -> tuple[str, ...]:
     """The class names the trained model will predict."""
-    from scancci.data import class_names
-
     m = config.model
     if not m.class_names and m.num_classes not in (7, 8):
         raise InvalidInputError(f"num_classes {m.num_classes} needs your class names: pass "
@@ -45,8 +45,6 @@ def build_model(config: TrainConfig) -> nn.Module:
                 f"recipe {config.name!r} fine-tunes an earlier model (see its YAML): pass "
                 "--init-from PATH (a run folder, model.safetensors or an original .pth), or "
                 "--set model.init_required=false to start from scratch")
-        from scancci.models import create_model
-
         model = create_model(m.name, num_classes=m.num_classes, class_names=list(names),
                              backbone_weights=m.backbone_weights, input_size=m.input_size,
                              **m.options)
@@ -56,8 +54,6 @@ def build_model(config: TrainConfig) -> nn.Module:
 
 
 def _from_checkpoint(config: TrainConfig, names: tuple[str, ...]) -> nn.Module:
-    from scancci.models import load_model
-
     m = config.model
     model = load_model(m.init_from, map_location="cpu")
     if model.config.arch != m.name:

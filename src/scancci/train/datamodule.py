@@ -18,6 +18,7 @@ import lightning as L
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
+from scancci.data import CLASS_NAMES, build_transforms, class_names, open_dataset, stratified_split
 from scancci.errors import DatasetError
 from scancci.train.config import DataSource, TrainConfig
 from scancci.train.sampling import EpochSampler
@@ -73,8 +74,6 @@ def label_space(config: TrainConfig) -> tuple[int, dict[int, int] | None]:
     Readers speak the canonical 7/8-class space; a user label set (`model.class_names`, e.g.
     neutral, happy, sad) keeps the items of those classes, renumbered in the user's order.
     """
-    from scancci.data import CLASS_NAMES, class_names
-
     names = config.model.class_names
     if not names or (config.model.num_classes in (7, 8)
                      and tuple(names) == class_names(config.model.num_classes)):
@@ -121,8 +120,6 @@ def source_root(config: TrainConfig, source: DataSource) -> Path | None:
 def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = None,
                 transform: Callable[..., Any] | None = None):
     """Open one source with the model's number of classes; missing roots -> DatasetError."""
-    from scancci.data import open_dataset
-
     root = source_root(config, source)
     key = source.root or source.dataset.split("_")[0]
     if root is None:
@@ -180,8 +177,6 @@ class FERDataModule(L.LightningDataModule):
         self.splits: Splits | None = None
 
     def transforms(self, train: bool) -> Callable[..., Any]:
-        from scancci.data import build_transforms
-
         augment = self.config.data.augment if train else {}
         return build_transforms(train=train, input_size=self.input_size, mean=self.mean,
                                 std=self.std, **augment)
@@ -196,8 +191,6 @@ class FERDataModule(L.LightningDataModule):
         self.prepare()
 
     def _open(self) -> Splits:
-        from scancci.data import stratified_split
-
         config, data = self.config, self.config.data
         parts = [open_source(config, s, fold=self.fold) for s in data.train]
         for part in parts:

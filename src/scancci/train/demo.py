@@ -13,7 +13,11 @@ from pathlib import Path
 
 import torch
 
+from scancci.data import generate_demo_dataset, open_dataset
+from scancci.evaluate.evaluate import eval_transform
+from scancci.evaluate.figures import pyplot, save_figure
 from scancci.evaluate.metrics import ClassificationMetrics
+from scancci.models import load_model
 from scancci.train.fit import RunResult, fit
 from scancci.train.recipes import load_recipe
 
@@ -47,8 +51,6 @@ class DemoResult:
 
 def run_demo(settings: DemoSettings | None = None) -> DemoResult:
     """Generate the data, train both models, evaluate, calibrate and write report.md."""
-    from scancci.data import generate_demo_dataset
-
     s = settings or DemoSettings()
     start = time.perf_counter()
     out = Path(s.out)
@@ -124,11 +126,6 @@ def plot_attention_overlays(model_path: Path | None, paths: dict[str, Path], out
                             per_set: int = 4) -> Path:
     """A grid: rows = clean / occluded / masked, the same faces, attention heat map on top."""
     from torch.nn import functional as F
-
-    from scancci.data import open_dataset
-    from scancci.evaluate.evaluate import eval_transform
-    from scancci.evaluate.figures import pyplot, save_figure
-    from scancci.models import load_model
 
     plt = pyplot()
     model = load_model(model_path)

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from scancci.evaluate import evaluate_sets, fit_temperature
+from scancci.evaluate.calibration import calibration_summary, plot_calibration
+from scancci.evaluate.report import _slug, metrics_table, recall_table, write_results
+from scancci.models import save_model
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule, open_optional
@@ -45,11 +49,6 @@ def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
 def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
                result: RunResult) -> RunResult:
     """Calibrate, save, evaluate once and write the reports; fills `result`."""
-    from scancci.evaluate import evaluate_sets, fit_temperature
-    from scancci.evaluate.calibration import calibration_summary, plot_calibration
-    from scancci.evaluate.report import write_results
-    from scancci.models import save_model
-
     run_dir = result.run_dir
     device = _device(config)
     model = model.to(device).eval()
@@ -84,8 +83,6 @@ def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
 def run_report(config: TrainConfig, result: RunResult, paper: dict[str, float] | None = None,
                title: str | None = None) -> str:
     """Markdown report of one run: protocol, the one-time test table, calibration, plots."""
-    from scancci.evaluate.report import _slug, metrics_table, recall_table
-
     p = config.protocol
     lines = [f"# {title or config.name}", "", config.description, "",
              f"- model: `{config.model.name}` ({config.model.num_classes} classes), "

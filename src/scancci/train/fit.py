@@ -18,12 +18,14 @@ from lightning.fabric.utilities.seed import seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+from scancci.data import class_balanced_weights
 from scancci.evaluate.metrics import ClassificationMetrics
-from scancci.evaluate.report import RESULTS_FILE
+from scancci.evaluate.report import RESULTS_FILE, aggregate_table, metrics_table, read_results
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.build import build_model
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule
+from scancci.train.final import finish_run
 from scancci.train.module import ScanCCIModule
 from scancci.train.rundir import (
     HISTORY_FILE,
@@ -54,8 +56,6 @@ class RunResult:
 
     def summary(self) -> str:
         """A few printable lines: where things are and the headline numbers."""
-        from scancci.evaluate.report import aggregate_table, metrics_table
-
         lines = [f"run folder: {self.run_dir}"]
         if self.model_path:
             lines.append(f"model:      {self.model_path}")
@@ -92,8 +92,6 @@ def fit(config: TrainConfig) -> RunResult:
     result = RunResult(run_dir, monitor=config.trainer.monitor, folds=folds,
                        primary=is_primary_process())
     if result.primary:
-        from scancci.evaluate.report import aggregate_table
-
         (run_dir / "report.md").write_text(
             f"# {config.name}: {config.data.folds}-fold cross-validation\n\n"
             f"Mean ± std over folds (test split of each fold, evaluated once):\n\n"
@@ -113,8 +111,6 @@ def _prepare(config: TrainConfig, fold: int | None) -> tuple[torch.nn.Module, FE
 
 
 def _finished(config: TrainConfig, run_dir: Path) -> RunResult:
-    from scancci.evaluate.report import read_results
-
     return RunResult(run_dir, model_path=run_dir / WEIGHTS_NAME,
                      monitor=config.trainer.monitor, results=read_results(run_dir)[0])
 
@@ -154,8 +150,6 @@ def _fit_one(config: TrainConfig, run_dir: Path,
     splits = datamodule.prepare()
     weights = None
     if config.data.balance == "reweight":
-        from scancci.data import class_balanced_weights
-
         weights = class_balanced_weights(splits.class_counts, beta=config.data.reweight_beta)
     module = ScanCCIModule(model, config, class_weights=weights)
     mode = "min" if "loss" in t.monitor else "max"
@@ -178,8 +172,6 @@ def _fit_one(config: TrainConfig, run_dir: Path,
     score = checkpoint.best_model_score
     result.best_score = float(score) if score is not None else None
     _load_weights(model, best)
-    from scancci.train.final import finish_run
-
     return finish_run(config, model, datamodule, result)
 
 

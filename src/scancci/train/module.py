@@ -16,6 +16,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from scancci.errors import ScanCCIError
+from scancci.models import scancci_loss
 from scancci.train.config import TrainConfig
 
 STAGES = ("train", "val", "test")
@@ -68,8 +69,6 @@ class ScanCCIModule(L.LightningModule):
         return self.model(x)
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
-        from scancci.models import scancci_loss
-
         images, targets = batch
         output = self.model(images)
         loss_cfg = self.config.loss

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scancci.evaluate.report import PAPER_RESULTS, aggregate_table
 from scancci.train.config import TrainConfig
+from scancci.train.final import run_report
 from scancci.train.fit import RunResult, fit
 
 
 def reproduce(config: TrainConfig) -> tuple[RunResult, Path | None]:
     """Train, evaluate test + subsets once, and write reproduce.md in the run folder."""
-    from scancci.evaluate.report import PAPER_RESULTS, aggregate_table
-    from scancci.train.final import run_report
-
     result = fit(config)
     if not result.primary:
         return result, None

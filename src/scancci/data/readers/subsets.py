@@ -17,10 +17,15 @@ from typing import Any
 
 from scancci.data.base import FERDataset, ProblemLog
 from scancci.data.readers._common import check_split, stem_key, text_lines
+from scancci.data.readers.affectnet import open_affectnet
+from scancci.data.readers.ferplus import open_ferplus
+from scancci.data.readers.rafdb import open_rafdb
 from scancci.errors import DatasetError
 
 SUBSETS = ("occlusion", "pose30", "pose45")
 PARENT_SPLIT = {"rafdb": "test", "affectnet": "val", "ferplus": "test"}
+# the parent readers, imported directly (the registry imports this module)
+PARENT_READER = {"rafdb": open_rafdb, "affectnet": open_affectnet, "ferplus": open_ferplus}
 
 
 def _list_file(root: Path, dataset: str, subset: str, list_file: str | Path | None) -> Path:
@@ -41,14 +46,12 @@ def _list_file(root: Path, dataset: str, subset: str, list_file: str | Path | No
 
 def _open_subset(dataset: str, root: str | Path, *, subset: str, split: str,
                  list_file: str | Path | None, **options: Any) -> FERDataset:
-    from scancci.data.registry import open_dataset
-
     if subset not in SUBSETS:
         raise DatasetError(f"unknown subset {subset!r}; valid: {', '.join(SUBSETS)}")
     check_split(f"{dataset}_{subset}", split, (PARENT_SPLIT[dataset],))
     root = Path(root)
     path = _list_file(root, dataset, subset, list_file)
-    parent = open_dataset(dataset, root, split=split, **options)
+    parent = PARENT_READER[dataset](root, split=split, **options)
     index = {stem_key(p): i for i, (p, _) in enumerate(parent.samples)}
     log = ProblemLog()
     chosen: list[int] = []

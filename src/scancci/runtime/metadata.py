@@ -5,12 +5,19 @@ self-describing: class names, input size, normalisation and temperature travel w
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import onnx
-
-from scancci import __version__
 from scancci.errors import CheckpointError
+from scancci.models.config import ModelConfig
+from scancci.version import __version__
+
+if TYPE_CHECKING:  # type hints only: reading metadata needs no onnx package
+    import onnx
+
+# the graph's input and output names
+INPUT = "input"
+LOGITS = "logits"
+ATTENTION = "attention"
 
 CONFIG_KEY = "scancci.config"
 PRECISION_KEY = "scancci.precision"
@@ -60,10 +67,8 @@ def read_onnx_metadata(model: onnx.ModelProto | dict[str, str], source: str) -> 
     }
 
 
-def config_from_dict(data: dict[str, Any]) -> Any:
+def config_from_dict(data: dict[str, Any]) -> ModelConfig:
     """Rebuild a `ModelConfig` (scancci.models) from its dict form."""
-    from scancci.models import ModelConfig
-
     try:
         return ModelConfig.from_dict(data)
     except (TypeError, KeyError, ValueError) as err:

@@ -1,15 +1,13 @@
 """onnxruntime as a classifier backend: `OnnxClassifier` implements the Classifier interface
 (`.config`, `.logits(batch)`, `.attention(batch)`) used by `scancci.inference.Recognizer`.
 
-The ONNX file carries its model config (metadata), so the file alone is enough; a scancci
-model (module or saved model) is exported to a temporary file first, and quantised when
-`precision="int8"`.
+The ONNX file carries its model config (metadata), so the file alone is enough. To run a
+scancci model (module or saved model) here, export it first: `scancci.export.onnx_classifier`.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,7 @@ import numpy as np
 import onnxruntime as ort
 
 from scancci.errors import CheckpointError, InvalidInputError
-from scancci.export.metadata import config_from_dict, read_onnx_metadata
-from scancci.export.wrapper import ATTENTION, INPUT, LOGITS
+from scancci.runtime.metadata import ATTENTION, INPUT, LOGITS, config_from_dict, read_onnx_metadata
 
 PRECISIONS = ("fp32", "int8")
 
@@ -26,15 +23,17 @@ PRECISIONS = ("fp32", "int8")
 class OnnxClassifier:
     """An exported SCAN-CCI classifier run by onnxruntime on the CPU."""
 
-    def __init__(self, path_or_model: Any, *, precision: str | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, precision: str | None = None,
+                 threads: int | None = None, keep_alive: Any = None) -> None:
         if precision is not None and precision not in PRECISIONS:
             raise InvalidInputError(
                 f"onnxruntime precision {precision!r} is not supported; use one of {PRECISIONS} "
                 "(bf16 runs on the PyTorch backend)"
             )
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.path = self._onnx_file(path_or_model, precision or "fp32")
+        self._keep_alive = keep_alive  # e.g. the temporary folder holding an on-the-fly export
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".onnx" or not self.path.is_file():
+            raise CheckpointError(f"{self.path}: no such ONNX file")
         self.session = _open_session(self.path, threads)
         meta = read_onnx_metadata(self.session.get_modelmeta().custom_metadata_map, str(self.path))
         self.config = config_from_dict(meta["config"])
@@ -85,25 +84,6 @@ class OnnxClassifier:
                 f"{tuple(batch.shape)}"
             )
         return np.ascontiguousarray(batch, dtype=np.float32)
-
-    def _onnx_file(self, source: Any, precision: str) -> Path:
-        if isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".onnx":
-            path = Path(source)
-            if not path.is_file():
-                raise CheckpointError(f"{path}: no such ONNX file")
-            return path
-        return self._export_temporary(source, precision)
-
-    def _export_temporary(self, model: Any, precision: str) -> Path:
-        from scancci.export.onnx import export_onnx
-        from scancci.export.quantize import quantize_onnx
-
-        self._tmp = tempfile.TemporaryDirectory(prefix="scancci-onnx-")
-        fp32 = Path(self._tmp.name) / "model.onnx"
-        result = export_onnx(model, fp32)
-        if precision == "fp32":
-            return result.path
-        return quantize_onnx(fp32, Path(self._tmp.name) / "model.int8.onnx").path
 
 
 def _open_session(path: Path, threads: int | None) -> ort.InferenceSession:

@@ -37,7 +37,11 @@ _EXPORTS: dict[str, str] = {
     # training and evaluation
     "fit": "scancci.train",
     "load_recipe": "scancci.train",
-    "evaluate": "scancci.evaluate",
+    "list_recipes": "scancci.train",
+    "TrainConfig": "scancci.train",
+    "evaluate_model": "scancci.evaluate",
+    "evaluate_models": "scancci.evaluate.session",
+    "calibrate_model": "scancci.evaluate.session",
     "fit_temperature": "scancci.evaluate",
     # deployment
     "export_onnx": "scancci.export",

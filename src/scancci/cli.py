@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from scancci.errors import ScanCCIError, unknown_name
+from scancci.errors import ScanCCIError, one_line, unknown_name
 from scancci.version import __version__
 
 # name -> one-line help. Declared once, as data: reused by --help and by the service's /info.
@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "demo": "generate the synthetic demo set, train, evaluate and write a report",
     "export": "export a model to ONNX or TorchScript, verified against PyTorch",
     "serve": "serve a model over HTTP with a web page",
+    "doctor": "what is installed, what is missing, and the command that adds it",
 }
 
 
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = module.run(args)
         return int(code or 0)
     except ScanCCIError as err:
-        print(f"scancci {name}: error: {err}", file=sys.stderr)
+        print(f"scancci {name}: error: {one_line(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"scancci {name}: interrupted", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from scancci.errors import InvalidInputError
+from scancci.errors import InvalidInputError, error_detail
 
 # Refuse decompression bombs with our own message instead of PIL's warning/exception.
 MAX_PIXELS = 178_956_970
@@ -66,9 +66,9 @@ def load_image(source: str | Path | bytes | Image.Image | np.ndarray) -> Image.I
     except InvalidInputError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise InvalidInputError(f"{name}: not a readable image ({err})") from err
+        raise InvalidInputError(f"{name}: not a readable image ({error_detail(err)})") from err
     except Image.DecompressionBombError as err:
-        raise InvalidInputError(f"{name}: image too large ({err})") from err
+        raise InvalidInputError(f"{name}: image too large ({error_detail(err)})") from err
 
 
 def _array_to_image(array: np.ndarray) -> Image.Image:

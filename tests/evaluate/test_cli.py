@@ -31,8 +31,8 @@ def test_evaluate_writes_one_table_with_the_masked_row(faces, saved_model, tmp_p
                                                        capsys) -> None:
     out = tmp_path / "eval"
     code = main(["evaluate", "--model", str(saved_model), "--data", str(faces["clean"]),
-                 "--masked", str(faces["masked"]), "--tta", "--out", str(out),
-                 "--no-progress"])
+                 "--masked", str(faces["masked"]), "--tta", "--output", str(out),
+                 "--quiet"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "| test | 14 |" in printed and "| masked | 14 |" in printed
@@ -40,7 +40,7 @@ def test_evaluate_writes_one_table_with_the_masked_row(faces, saved_model, tmp_p
     data = json.loads((out / "results.json").read_text())
     assert set(data["sets"]) == {"test", "masked"} and data["tta_flip"] is True
     assert (out / "confusion_masked.png").is_file()
-    code = main(["report", str(out), str(out), "--out", str(tmp_path / "r.md")])
+    code = main(["report", str(out), str(out), "--output", str(tmp_path / "r.md")])
     assert code == 0 and "Mean ± std over 2 runs" in (tmp_path / "r.md").read_text()
 
 
@@ -50,14 +50,14 @@ def test_calibrate_stores_the_temperature_in_a_new_model(faces, saved_model, tmp
 
     out = tmp_path / "calibrated"
     assert main(["calibrate", "--model", str(saved_model), "--data", str(faces["clean"]),
-                 "--val-fraction", "0.4", "--out", str(out), "--no-progress"]) == 0
+                 "--val-fraction", "0.4", "--output", str(out), "--quiet"]) == 0
     assert "ECE" in capsys.readouterr().out
     calibrated = load_model(out)
     assert calibrated.config.temperature != 1.0
     assert load_model(saved_model).config.temperature == 1.0  # the original is untouched
     assert (out / "reliability.png").is_file()
     assert main(["calibrate", "--model", str(saved_model), "--data", str(faces["clean"]),
-                 "--out", str(out), "--no-progress"]) == 2  # never overwrites
+                 "--output", str(out), "--quiet"]) == 2  # never overwrites
 
 
 def test_user_mistakes_are_one_line_errors(faces, saved_model, tmp_path, capsys) -> None:

@@ -1,4 +1,4 @@
-"""evaluate() over a dataset, flip TTA, result files, and mean +- std over runs."""
+"""evaluate_model() over a dataset, flip TTA, result files, and mean +- std over runs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from scancci.evaluate import aggregate_table, compute_metrics, evaluate, runs_report, write_results
+from scancci.evaluate import (
+    aggregate_table,
+    compute_metrics,
+    evaluate_model,
+    runs_report,
+    write_results,
+)
 from scancci.evaluate.report import read_results
 
 NAMES = ("a", "b", "c")
@@ -37,12 +43,12 @@ def _data(n: int = 40, seed: int = 0) -> TensorDataset:
 def test_evaluate_scores_the_whole_dataset_and_flip_tta() -> None:
     data = _data()
     x, y = data.tensors
-    report = evaluate(ReadsLogits(), data, batch_size=7, progress=False)
+    report = evaluate_model(ReadsLogits(), data, batch_size=7, progress=False)
     expected = compute_metrics(x[:, 0, 0].argmax(1), y, NAMES)
     assert report.metrics.confusion.tolist() == expected.confusion.tolist()
     assert report.metrics.accuracy == pytest.approx(expected.accuracy)
     assert report.metrics.ece is not None
-    tta = evaluate(ReadsLogits(), data, batch_size=7, progress=False, tta_flip=True)
+    tta = evaluate_model(ReadsLogits(), data, batch_size=7, progress=False, tta_flip=True)
     mirrored = (x[:, 0, 0] + x[:, 0, 0].flip(1)) / 2
     assert torch.allclose(tta.logits, mirrored)
 
@@ -51,8 +57,8 @@ def test_result_files_and_mean_std_over_runs(tmp_path) -> None:
     runs = []
     for seed in range(2):
         data = _data(seed=seed)
-        report = evaluate(ReadsLogits(), data, progress=False)
-        occluded = evaluate(ReadsLogits(), _data(seed=seed + 10), progress=False)
+        report = evaluate_model(ReadsLogits(), data, progress=False)
+        occluded = evaluate_model(ReadsLogits(), _data(seed=seed + 10), progress=False)
         results = {"test": report.metrics, "occlusion": occluded.metrics}
         write_results(results, tmp_path / f"run{seed}" / "eval")
         runs.append(results)

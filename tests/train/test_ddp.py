@@ -14,9 +14,9 @@ def test_two_process_cpu_ddp_trains_and_writes_the_run(tiny_faces, tmp_path) -> 
     run_dir = tmp_path / "ddp"
     command = [
         sys.executable, "-m", "scancci", "train", "--recipe", "demo",
-        "--data", str(tiny_faces["clean"]), "--out", str(run_dir),
+        "--data", str(tiny_faces["clean"]), "--output", str(run_dir),
         "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp",
-        "--epochs", "1", "--batch-size", "8", "--input-size", "64", "--no-progress",
+        "--epochs", "1", "--batch-size", "8", "--input-size", "64", "--quiet",
         "--set", "data.subsets=[]", "--set", "evaluation.calibrate=false",
         "--set", "data.val_fraction=0.2",
     ]

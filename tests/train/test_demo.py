@@ -9,8 +9,8 @@ from scancci.cli import main
 
 def test_demo_writes_the_report_for_both_models(tmp_path: Path, capsys) -> None:
     out = tmp_path / "demo"
-    code = main(["demo", "--out", str(out), "--epochs", "1", "--train-per-class", "8",
-                 "--test-per-class", "3", "--input-size", "64", "--no-progress"])
+    code = main(["demo", "--output", str(out), "--epochs", "1", "--train-per-class", "8",
+                 "--test-per-class", "3", "--input-size", "64", "--quiet"])
     assert code == 0
     printed = capsys.readouterr().out
     report = (out / "report.md").read_text()

@@ -127,3 +127,12 @@ def test_linear_probe_on_the_users_own_label_set(tiny_config, tmp_path) -> None:
     buffers = dict(start.named_buffers())
     assert all(torch.equal(b, buffers[n]) for n, b in trained.named_buffers()
                if n in buffers and b.shape == buffers[n].shape)  # BatchNorm statistics kept
+
+
+def test_resume_from_a_truncated_checkpoint_is_one_clear_error(tiny_config, capsys) -> None:
+    quick = ("trainer.epochs=1", "evaluation.calibrate=false", "data.subsets=[]")
+    first = fit(tiny_config(*quick))
+    last = first.run_dir / "checkpoints/last.ckpt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # killed while saving
+    with pytest.raises(CheckpointError, match="truncated or corrupted.*drop --resume"):
+        fit(tiny_config("resume=true", *quick))

@@ -16,17 +16,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="carve this stratified fraction of --split (the carve `scancci "
                              "train` used with the same --seed); 0 = use the whole split")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, type=Path,
+    parser.add_argument("--output", "-o", required=True, type=Path,
                         help="folder for the calibrated model and the reliability diagram")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
     from scancci.evaluate.session import calibrate_model
 
-    result = calibrate_model(args.model, args.dataset, args.data, out=args.out,
+    result = calibrate_model(args.model, args.dataset, args.data, out=args.output,
                              split=args.split, val_fraction=args.val_fraction or None,
-                             seed=args.seed, device=args.device, progress=not args.no_progress)
+                             seed=args.seed, device=args.device, progress=not args.quiet)
     print(result)
     return 0

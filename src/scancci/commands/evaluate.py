@@ -20,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--masked", type=Path, help="a masked copy of the dataset "
                         "(`scancci mask`), evaluated as the 'masked' row")
     parser.add_argument("--tta", action="store_true", help="flip test-time augmentation")
-    parser.add_argument("--out", type=Path, help="folder for results.json, confusion CSV/PNG")
+    parser.add_argument("--output", "-o", type=Path, help="folder for results.json, confusion CSV/PNG")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     split = args.split or ("val" if args.dataset in ("affectnet", "sfew") else "test")
     session = evaluate_models(args.model, args.dataset, args.data, split=split, subsets=subsets,
                               masked=args.masked, tta_flip=args.tta, device=args.device,
-                              batch_size=args.batch_size, out=args.out,
-                              progress=not args.no_progress)
+                              batch_size=args.batch_size, out=args.output,
+                              progress=not args.quiet)
     print(session.markdown())
-    if args.out:
-        print(f"\nwritten to {args.out}")
+    if args.output:
+        print(f"\nwritten to {args.output}")
     return 0

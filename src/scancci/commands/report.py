@@ -8,8 +8,8 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", type=Path,
-                        help="run folders (scancci train / reproduce) or evaluate --out folders")
-    parser.add_argument("--out", type=Path, help="also write the Markdown to this file")
+                        help="run folders (scancci train / reproduce) or evaluate --output folders")
+    parser.add_argument("--output", "-o", type=Path, help="also write the Markdown to this file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,8 +17,8 @@ def run(args: argparse.Namespace) -> int:
 
     text = runs_report(args.runs)
     print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        print(f"written to {args.out}")
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+        print(f"written to {args.output}")
     return 0

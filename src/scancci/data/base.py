@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+from tqdm import tqdm
 
 from scancci.data.labels import class_names
 from scancci.errors import InvalidInputError
@@ -182,8 +183,6 @@ class FERDataset(Dataset):
 
     def check(self, progress: bool = True) -> DatasetSummary:
         """Open every image; unreadable ones are added to the problems (and kept listed)."""
-        from tqdm import tqdm
-
         found: list[Problem] = []
         for index in tqdm(range(len(self)), desc=f"checking {self.name}", disable=not progress,
                           unit="img"):

@@ -77,11 +77,6 @@ def name_to_canonical(name: str) -> int | None:
     return NAME_TO_CANONICAL.get(name.strip().lower())
 
 
-def to_label_space(canonical: int, num_classes: int) -> int | None:
-    """Index in a 7- or 8-class model for a canonical label; None when the class is dropped."""
-    return canonical if canonical < num_classes else None
-
-
 # Integer label orders a CSV of one's own may use (`open_dataset("csv", ..., label_codes=...)`).
 CODE_ORDERS: Mapping[str, Mapping[int, int | None]] = MappingProxyType(
     {

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from tqdm import tqdm
 
 from scancci.data.label_maps import CANONICAL_TO_RAFDB
 from scancci.data.labels import CLASS_NAMES_7
@@ -324,8 +325,6 @@ def _split_labels(config: _Config, split: str) -> np.ndarray:
 
 
 def _write_split(config: _Config, split: str, roots: dict[str, Path], progress: bool) -> None:
-    from tqdm import tqdm
-
     labels = _split_labels(config, split)
     width = 5 if split == "train" else 4  # RAF-DB's own numbering
     lines: dict[str, list[str]] = {name: [] for name in roots}

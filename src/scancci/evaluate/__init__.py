@@ -5,7 +5,7 @@ from scancci.evaluate.calibration import (
     fit_temperature_to_logits,
     plot_reliability,
 )
-from scancci.evaluate.evaluate import EvalReport, evaluate, evaluate_sets, predict_logits
+from scancci.evaluate.evaluate import EvalReport, evaluate_model, evaluate_sets, predict_logits
 from scancci.evaluate.metrics import (
     ClassificationMetrics,
     compute_metrics,
@@ -19,7 +19,7 @@ __all__ = [
     "EvalReport",
     "aggregate_table",
     "compute_metrics",
-    "evaluate",
+    "evaluate_model",
     "evaluate_sets",
     "expected_calibration_error",
     "fit_temperature",

@@ -1,4 +1,4 @@
-"""Run a model over a dataset once and score it: `evaluate(model, dataset) -> EvalReport`."""
+"""Run a model over a dataset once and score it: `evaluate_model(model, dataset) -> EvalReport`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
 from scancci.data import build_transforms
+from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError
 from scancci.evaluate.metrics import ClassificationMetrics, compute_metrics
 from scancci.models import load_model
@@ -39,6 +41,7 @@ class EvalReport:
 
 def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """A model object in eval mode: a module as given, or anything `load_model` accepts."""
+    device = resolve_device(device)
     if isinstance(model, (str, Path)):
         model = load_model(model, map_location=device)
     return model.to(device).eval()
@@ -81,8 +84,6 @@ def predict_logits(
     desc: str = "evaluating",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(N x C logits, N targets) over a loader; `tta_flip` averages with the mirrored image."""
-    from tqdm import tqdm
-
     model.eval()
     all_logits: list[torch.Tensor] = []
     all_targets: list[torch.Tensor] = []
@@ -99,7 +100,7 @@ def predict_logits(
     return torch.cat(all_logits), torch.cat(all_targets)
 
 
-def evaluate(
+def evaluate_model(
     model: nn.Module | str | Path,
     dataset: Dataset,
     *,
@@ -138,7 +139,7 @@ def evaluate_sets(
     datasets: Mapping[str, Dataset],
     **kwargs: Any,
 ) -> dict[str, EvalReport]:
-    """`evaluate` on several named datasets (test set and robustness subsets) with one model."""
+    """`evaluate_model` on several named datasets (test set and robustness subsets) with one model."""
     model = as_model(model, kwargs.get("device", "cpu"))
-    return {name: evaluate(model, dataset, name=name, **kwargs)
+    return {name: evaluate_model(model, dataset, name=name, **kwargs)
             for name, dataset in datasets.items()}

@@ -121,7 +121,7 @@ def read_results(path: str | Path) -> list[dict[str, ClassificationMetrics]]:
         files = [path]
     if not files or not all(f.is_file() for f in files):
         raise InvalidInputError(f"{path} holds no {RESULTS_FILE}: pass a finished run folder "
-                                "(scancci train / reproduce) or an evaluate --out folder")
+                                "(scancci train / reproduce) or an evaluate --output folder")
     runs = []
     for file in files:
         data = json.loads(file.read_text())

@@ -151,7 +151,7 @@ def calibrate_model(
     out = Path(out)
     target = out / WEIGHTS_NAME
     if target.exists():
-        raise InvalidInputError(f"{target} exists: choose another --out (nothing overwritten)")
+        raise InvalidInputError(f"{target} exists: choose another --output (nothing overwritten)")
     model = as_model(model_path, device)
     data = open_dataset(dataset, root, split=split, num_classes=model.config.num_classes,
                         transform=eval_transform(model))

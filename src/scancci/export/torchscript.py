@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from scancci.errors import CheckpointError
+from scancci.errors import CheckpointError, error_detail
 from scancci.export.inputs import ImageLike, check_batches
 from scancci.export.onnx import ExportResult
 from scancci.export.verify import RunFn, compare, enforce, torch_runner
@@ -59,7 +59,7 @@ def load_torchscript(path: str | Path) -> tuple[torch.jit.ScriptModule, Any]:
             warnings.simplefilter("ignore", FutureWarning)
             module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     except (RuntimeError, ValueError) as err:
-        raise CheckpointError(f"{path}: not a loadable TorchScript archive ({err})") from err
+        raise CheckpointError(f"{path}: not a loadable TorchScript archive ({error_detail(err)})") from err
     if not extra[TORCHSCRIPT_CONFIG]:
         raise CheckpointError(f"{path}: no {TORCHSCRIPT_CONFIG} inside; not a scancci export")
     return module.eval(), config_from_dict(json.loads(extra[TORCHSCRIPT_CONFIG]))

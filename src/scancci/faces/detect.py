@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 
+from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError, ScanCCIError, unknown_name
 from scancci.imaging import load_image
 
@@ -75,7 +76,7 @@ class FaceDetector:
     def __post_init__(self) -> None:
         if self.backend not in DETECTORS:
             raise unknown_name("face detector", str(self.backend), DETECTORS)
-        self.device = _check_device(self.device)
+        self.device = resolve_device(self.device)
         if self.min_score is None:
             self.min_score = 0.9 if self.backend == "mtcnn" else 0.0
         if self.max_side < 64:
@@ -138,18 +139,6 @@ def _same_size_groups(images: Sequence[np.ndarray], batch_size: int) -> Iterable
     for indices in groups.values():
         for start in range(0, len(indices), max(1, batch_size)):
             yield indices[start:start + batch_size]
-
-
-def _check_device(device: str | torch.device) -> torch.device:
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise InvalidInputError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") \
-            from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidInputError(f"device {str(device)!r} asked for but CUDA is not available; "
-                                "use device='cpu'")
-    return device
 
 
 class _MtcnnBackend:

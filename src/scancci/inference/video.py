@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from scancci.errors import InvalidInputError
+from scancci.errors import InvalidInputError, error_detail
 from scancci.inference.results import Face, Prediction
 from scancci.inference.tracking import IoUTracker
 from scancci.inference.writer import ResultWriter
@@ -105,7 +106,7 @@ def _pyav_frames(av: Any, path: Path) -> Iterator[Frame]:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as err:
-        raise InvalidInputError(f"{path}: not a readable video ({err})") from err
+        raise InvalidInputError(f"{path}: not a readable video ({error_detail(err)})") from err
     with container:
         if not container.streams.video:
             raise InvalidInputError(f"{path}: the file has no video stream")
@@ -121,7 +122,7 @@ def _pyav_frames(av: Any, path: Path) -> Iterator[Frame]:
                     else index / rate
                 index = max(index, round(stamp * rate))
                 yield Frame(index, stamp, None, f"{path}: frame {index} at {stamp:.3f}s "
-                                                f"cannot be decoded ({err})")
+                                                f"cannot be decoded ({error_detail(err)})")
                 index += 1
                 continue
             for frame in decoded:
@@ -289,8 +290,6 @@ class VideoWriter:
         self._container.close()
 
     def _open_stream(self, width: int, height: int) -> Any:
-        from fractions import Fraction
-
         rate = Fraction(self._fps).limit_denominator(1001)
         for codec in ("libx264", "mpeg4"):
             try:

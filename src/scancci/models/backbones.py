@@ -19,7 +19,7 @@ import torch
 import torchvision
 from torch import nn
 
-from scancci.errors import CheckpointError, unknown_name
+from scancci.errors import CheckpointError, error_detail, unknown_name
 from scancci.models.state import read_safetensors
 from scancci.models.vggface2 import load_vggface2_pickle
 
@@ -112,7 +112,7 @@ def imagenet_state_dict(name: str) -> dict[str, torch.Tensor]:
         return weights.get_state_dict(progress=True)
     except Exception as err:  # URLError, socket errors, proxies: all mean "offline"
         raise CheckpointError(
-            f"could not fetch torchvision's ImageNet {name} weights ({weights.url}): {err}. "
+            f"could not fetch torchvision's ImageNet {name} weights ({weights.url}): {error_detail(err)}. "
             "No package ships them; on a machine with internet download that file and pass its "
             "path as backbone_weights=PATH") from err
 
@@ -129,7 +129,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise CheckpointError(f"{path} is not a readable PyTorch weights file: {err}") from err
+        raise CheckpointError(f"{path} is not a readable PyTorch weights file: {error_detail(err)}") from err
     for key in ("state_dict", "model", "base_state_dict"):  # common wrappers
         if isinstance(data, dict) and isinstance(data.get(key), dict):
             data = data[key]

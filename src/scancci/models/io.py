@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from scancci.errors import CheckpointError
+from scancci.errors import CheckpointError, error_detail
 from scancci.models.config import ExpressionModel, ModelConfig
 from scancci.models.reference import load_reference_checkpoint
 from scancci.models.registry import build_model
@@ -60,7 +60,7 @@ def _read_config(path: Path, metadata: dict[str, str]) -> ModelConfig:
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as err:
-        raise CheckpointError(f"the config of {path} is not valid JSON: {err}") from err
+        raise CheckpointError(f"the config of {path} is not valid JSON: {error_detail(err)}") from err
     if not isinstance(data, dict):
         raise CheckpointError(f"the config of {path} is not a JSON object")
     return ModelConfig.from_dict(data)

@@ -38,8 +38,7 @@ class MobileNetV2Features(nn.Module):
         return self.features(x)
 
 
-PLAIN_TRUNKS = {"resnet18": lambda: ResNetFeatures(18), "resnet50": lambda: ResNetFeatures(50),
-                "mobilenetv2": MobileNetV2Features}
+PLAIN_TRUNKS = {"resnet18": lambda: ResNetFeatures(18), "mobilenetv2": MobileNetV2Features}
 
 
 class PlainClassifier(ExpressionModel):

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from scancci.errors import CheckpointError
+from scancci.errors import CheckpointError, error_detail
 from scancci.models.config import ExpressionModel
 from scancci.models.registry import create_model
 from scancci.models.scan import conv_to_matmul
@@ -40,7 +40,7 @@ def read_original_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as err:
         raise CheckpointError(
             f"{path} could not be read as a PyTorch checkpoint with weights_only=True (corrupted, "
-            f"truncated, or it pickles Python objects other than tensors): {err}") from err
+            f"truncated, or it pickles Python objects other than tensors): {error_detail(err)}") from err
     if not isinstance(data, dict) or not all(isinstance(data.get(p), dict) for p in PARTS):
         found = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(

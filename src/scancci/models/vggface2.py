@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scancci.errors import CheckpointError
+from scancci.errors import CheckpointError, error_detail
 
 # (module, name) a numpy-array pickle needs; numpy 1.x wrote numpy.core, numpy 2 numpy._core
 _ALLOWED: dict[tuple[str, str], Any] = {
@@ -62,10 +62,10 @@ def load_vggface2_pickle(path: str | Path) -> dict[str, torch.Tensor]:
         with path.open("rb") as f:
             data = RestrictedUnpickler(f, encoding="latin1").load()
     except RefusedGlobal as err:
-        raise CheckpointError(f"{path} was refused: {err}. It is not a plain weights pickle; "
+        raise CheckpointError(f"{path} was refused: {error_detail(err)}. It is not a plain weights pickle; "
                               "nothing in it was executed") from err
     except Exception as err:  # truncated or not a pickle at all
-        raise CheckpointError(f"{path} is not a readable weights pickle: {err}") from err
+        raise CheckpointError(f"{path} is not a readable weights pickle: {error_detail(err)}") from err
     if not isinstance(data, dict) or not all(isinstance(v, np.ndarray) for v in data.values()):
         raise CheckpointError(f"{path} does not hold a dict of numpy arrays (name -> weights)")
     return {str(k): torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in data.items()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from scancci.errors import CheckpointError
+from scancci.errors import CheckpointError, error_detail
 from scancci.models.config import ModelConfig
 from scancci.version import __version__
 
@@ -58,7 +58,7 @@ def read_onnx_metadata(model: onnx.ModelProto | dict[str, str], source: str) -> 
     try:
         config = json.loads(props[CONFIG_KEY])
     except json.JSONDecodeError as err:
-        raise CheckpointError(f"{source}: {CONFIG_KEY!r} metadata is not valid JSON ({err})") from err
+        raise CheckpointError(f"{source}: {CONFIG_KEY!r} metadata is not valid JSON ({error_detail(err)})") from err
     return {
         "config": config,
         "precision": props.get(PRECISION_KEY, "fp32"),
@@ -72,4 +72,4 @@ def config_from_dict(data: dict[str, Any]) -> ModelConfig:
     try:
         return ModelConfig.from_dict(data)
     except (TypeError, KeyError, ValueError) as err:
-        raise CheckpointError(f"the stored model config is not a valid ModelConfig ({err})") from err
+        raise CheckpointError(f"the stored model config is not a valid ModelConfig ({error_detail(err)})") from err

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from scancci.errors import CheckpointError, InvalidInputError
+from scancci.errors import CheckpointError, InvalidInputError, error_detail
 from scancci.runtime.metadata import ATTENTION, INPUT, LOGITS, config_from_dict, read_onnx_metadata
 
 PRECISIONS = ("fp32", "int8")
@@ -93,7 +93,7 @@ def _open_session(path: Path, threads: int | None) -> ort.InferenceSession:
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own untyped errors for broken files
-        raise CheckpointError(f"{path}: not a loadable ONNX model ({err})") from err
+        raise CheckpointError(f"{path}: not a loadable ONNX model ({error_detail(err)})") from err
 
 
 def _check_matches_config(session: ort.InferenceSession, config: Any, path: Path) -> None:

@@ -11,6 +11,7 @@ import io
 from fastapi import HTTPException, Request
 from PIL import Image, UnidentifiedImageError
 
+from scancci.errors import error_detail
 from scancci.imaging import load_image
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
@@ -47,17 +48,17 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
         with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
     except Image.DecompressionBombError as err:
-        raise UploadError(413, f"the image is too large to decode ({err})") from err
+        raise UploadError(413, f"the image is too large to decode ({error_detail(err)})") from err
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise UploadError(400, "the upload is not a readable image (JPEG, PNG, BMP, TIFF, WebP, "
-                               f"GIF): {err}") from err
+                               f"GIF): {error_detail(err)}") from err
     if width * height > max_pixels:
         raise UploadError(413, f"the image has {width}x{height} = {width * height:,} pixels, more "
                                f"than the {max_pixels:,} allowed: resize it and send it again")
     try:
         return load_image(data)
     except ValueError as err:  # InvalidInputError from load_image: truncated or corrupt data
-        raise UploadError(400, f"the image could not be decoded: {err}") from err
+        raise UploadError(400, f"the image could not be decoded: {error_detail(err)}") from err
 
 
 async def _read_bounded(request: Request, limit: int) -> bytes:

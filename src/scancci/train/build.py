@@ -33,7 +33,7 @@ def target_class_names(config: TrainConfig) -> tuple[str, ...]:
     return names
 
 
-def build_model(config: TrainConfig) -> nn.Module:
+def model_for_training(config: TrainConfig) -> nn.Module:
     """The model to train, in train mode."""
     m = config.model
     names = target_class_names(config)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch.nn import functional as F
 
 from scancci.data import generate_demo_dataset, open_dataset
 from scancci.evaluate.evaluate import eval_transform
@@ -125,8 +126,6 @@ def demo_report(result: DemoResult, overlay: Path, s: DemoSettings) -> str:
 def plot_attention_overlays(model_path: Path | None, paths: dict[str, Path], out: Path,
                             per_set: int = 4) -> Path:
     """A grid: rows = clean / occluded / masked, the same faces, attention heat map on top."""
-    from torch.nn import functional as F
-
     plt = pyplot()
     model = load_model(model_path)
     transform = eval_transform(model)

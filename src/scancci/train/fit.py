@@ -8,6 +8,7 @@ process writes the run folder and runs the final evaluation.
 from __future__ import annotations
 
 import logging
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from scancci.data import class_balanced_weights
+from scancci.errors import CheckpointError, InvalidInputError, error_detail
 from scancci.evaluate.metrics import ClassificationMetrics
 from scancci.evaluate.report import RESULTS_FILE, aggregate_table, metrics_table, read_results
 from scancci.models.io import WEIGHTS_NAME
-from scancci.train.build import build_model
+from scancci.train.build import model_for_training
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule
 from scancci.train.final import finish_run
@@ -102,7 +104,7 @@ def fit(config: TrainConfig) -> RunResult:
 def _prepare(config: TrainConfig, fold: int | None) -> tuple[torch.nn.Module, FERDataModule]:
     """Seeded model and opened data for one run (or one fold)."""
     seed_everything(config.trainer.seed, workers=True, verbose=False)
-    model = build_model(config)
+    model = model_for_training(config)
     mc = model.config
     datamodule = FERDataModule(config, input_size=mc.input_size, mean=mc.mean, std=mc.std,
                                fold=fold)
@@ -118,6 +120,9 @@ def _finished(config: TrainConfig, run_dir: Path) -> RunResult:
 def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoint]
              ) -> L.Trainer:
     t = config.trainer
+    if str(t.accelerator) in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise InvalidInputError(f"accelerator {t.accelerator!r}: no CUDA GPU is visible on this "
+                                "machine; use --accelerator cpu (or auto)")
     return L.Trainer(
         max_epochs=t.epochs, accelerator=t.accelerator, devices=t.devices,
         num_nodes=t.num_nodes, strategy=t.strategy, precision=t.precision,
@@ -129,6 +134,20 @@ def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoi
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")],
         default_root_dir=run_dir,
     )
+
+
+def check_checkpoint_file(path: Path) -> None:
+    """Refuse a checkpoint that is not a whole torch.save archive (a run killed while saving)
+    before Lightning tries to unpickle it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise CheckpointError(f"{path} is truncated or corrupted ({error_detail(err)}); delete it to restart "
+                              "the run, or drop --resume") from err
+    if broken is not None:
+        raise CheckpointError(f"{path} is corrupted (member {broken}); delete it to restart the "
+                              "run, or drop --resume")
 
 
 class _EpochSeed(L.Callback):
@@ -161,8 +180,11 @@ def _fit_one(config: TrainConfig, run_dir: Path,
                              save_top_k=1, enable_version_counter=False)
     trainer = _trainer(config, run_dir, [checkpoint, latest])
     last = run_dir / LAST_CHECKPOINT
+    resume_from = last if config.resume and last.is_file() else None
+    if resume_from is not None:
+        check_checkpoint_file(resume_from)
     trainer.fit(module, datamodule=datamodule,
-                ckpt_path=str(last) if config.resume and last.is_file() else None)
+                ckpt_path=str(resume_from) if resume_from else None)
     result = RunResult(run_dir, monitor=t.monitor, epochs=trainer.current_epoch,
                        primary=trainer.is_global_zero)
     if not trainer.is_global_zero:

@@ -36,10 +36,10 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool
                         help="dataset folder; NAME=PATH for recipes with several sources "
                              "(e.g. --data affectnet=/d/affectnet --data rafdb=/d/rafdb, "
                              "--data masked=/d/rafdb-masked)")
-    parser.add_argument("--out", type=Path, help="run folder (default runs/<recipe>)")
+    parser.add_argument("--output", "-o", type=Path, help="run folder (default runs/<recipe>)")
     state = parser.add_mutually_exclusive_group()
     state.add_argument("--resume", action="store_true",
-                       help="continue the run in --out from its last checkpoint")
+                       help="continue the run in --output from its last checkpoint")
     state.add_argument("--overwrite", action="store_true",
                        help="replace what the run folder holds")
     parser.add_argument("--epochs", type=int)
@@ -66,7 +66,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool
     parser.add_argument("--classes", help="comma-separated class names of your label set "
                         "(canonical names, e.g. neutral,happy,sad)")
     parser.add_argument("--tta", action="store_true", help="flip test-time augmentation")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         dest="overrides", help="any config key, e.g. optim.head_lr=0.001 or "
                         "protocol.select_on_test=true (the original's flawed protocol)")
@@ -97,10 +97,10 @@ def config_from_args(args: argparse.Namespace, recipe: str | Path | None = None)
                       ("resume", "resume"), ("overwrite", "overwrite")):
         if getattr(args, flag, False):
             overrides.append(f"{key}=true")
-    if args.no_progress:
+    if args.quiet:
         overrides.append("trainer.progress=false")
-    if args.out is not None:
-        overrides.append(f"run_dir={args.out}")
+    if args.output is not None:
+        overrides.append(f"run_dir={args.output}")
     if args.classes:
         names = [c.strip() for c in args.classes.split(",") if c.strip()]
         if len(names) < 2:

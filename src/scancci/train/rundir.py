@@ -58,7 +58,7 @@ def prepare_run_dir(config: TrainConfig) -> TrainConfig:
         if not config.overwrite:
             raise InvalidInputError(
                 f"run folder {run_dir} is not empty: pass --resume to continue that run, "
-                "--overwrite to replace it, or --out NEW_FOLDER")
+                "--overwrite to replace it, or --output NEW_FOLDER")
         if not (run_dir / CONFIG_FILE).is_file():
             raise InvalidInputError(f"--overwrite: {run_dir} holds no {CONFIG_FILE}, so it is not "
                                     "a scancci run folder; refusing to delete it")
@@ -86,7 +86,7 @@ def _resumed_config(config: TrainConfig, run_dir: Path) -> TrainConfig:
         details = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:8])
         raise InvalidInputError(
             f"--resume: the config differs from the one {run_dir} was started with ({details}). "
-            "Resume with the same settings, or start a new run (--out NEW_FOLDER)")
+            "Resume with the same settings, or start a new run (--output NEW_FOLDER)")
     data = stored.to_dict()
     for key in RESUMABLE_CHANGES:
         section, _, field = key.partition(".")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install scancci as a user would, into a brand-new venv from the package registries
+# (`pip install ".[all]"`, then the --no-deps packages that `scancci doctor` names), and use it:
+# `scancci doctor`, a prediction on a real photo, `scancci train --help`.
+# Run by CI after `make test` (it needs a few GB of disk and about 3 minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "[check-install] fresh venv in $work"
+"$PY" -m venv "$work/venv"
+bin="$work/venv/bin"
+"$bin/pip" install -q ".[all]"
+"$bin/pip" install -q --no-deps -r requirements-nodeps.txt
+cd "$work"  # nothing from the clone on sys.path from here on
+"$bin/scancci" doctor
+"$bin/python" - <<'PYEOF'
+import scancci, sys
+assert "site-packages" in scancci.__file__, scancci.__file__  # the installed copy, not the clone
+PYEOF
+photo="$OLDPWD/.venv/share/scancci-assets/feat/tests/data/multi_face.jpg"
+"$bin/python" -c "import scancci; scancci.save_model(scancci.create_model('scancci_mobilenetv2', input_size=112), 'm/model.safetensors')"
+"$bin/scancci" predict "$photo" --model m --output faces.csv
+test "$(tail -n +2 faces.csv | wc -l)" -ge 5
+"$bin/scancci" train --help >/dev/null
+echo "[check-install] ok: pip install \".[all]\" gives a working scancci"

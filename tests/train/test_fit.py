@@ -95,9 +95,9 @@ def test_bad_data_and_checkpoints_fail_before_training(tiny_config, tmp_path) ->
 
 
 def test_diverging_loss_stops_with_a_clear_message(tiny_config, monkeypatch) -> None:
-    models = importlib.import_module("scancci.models")
-    real = models.scancci_loss
-    monkeypatch.setattr(models, "scancci_loss",
+    module = importlib.import_module("scancci.train.module")  # the loss as the step calls it
+    real = module.scancci_loss
+    monkeypatch.setattr(module, "scancci_loss",
                         lambda *a, **k: real(*a, **k) * float("nan"))
     with pytest.raises(TrainingDivergedError, match="became nan.*head_lr"):
         fit(tiny_config("trainer.epochs=1"))

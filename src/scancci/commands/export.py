@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scancci.errors import InvalidInputError
+
 FORMATS = ("onnx", "torchscript")
 
 
@@ -31,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from scancci.export.samples import synthetic_faces
 
     if args.int8 and args.format != "onnx":
-        print("scancci export: --int8 applies to --format onnx only")
-        return 2
+        raise InvalidInputError("--int8 applies to --format onnx only (TorchScript stays fp32)")
     images = args.images if args.images is not None else synthetic_faces()
     extra = {} if args.tolerance is None else {"tolerance": args.tolerance}
     if args.format == "torchscript":
@@ -41,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
     result = export_onnx(args.model, args.output, opset=args.opset, images=images, **extra)
     print(result)
     if args.int8:
-        print(quantize_onnx(result.path, args.output.with_suffix(".int8.onnx"), images=images))
+        print(quantize_onnx(result.path, images=images))
     return 0

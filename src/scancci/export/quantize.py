@@ -48,10 +48,17 @@ class _ImageReader(CalibrationDataReader):
         return None if chunk is None else {INPUT: chunk}
 
 
-def quantize_onnx(fp32_path: str | Path, path: str | Path, *,
+def int8_path(fp32_path: str | Path) -> Path:
+    """Where the int8 copy of an fp32 export goes by default: model.onnx -> model.int8.onnx."""
+    return Path(fp32_path).with_suffix(".int8.onnx")
+
+
+def quantize_onnx(fp32_path: str | Path, path: str | Path | None = None, *,
                   images: ImageLike | list[ImageLike] | None = None, method: str = "auto",
                   num_random: int = 4, tolerance: float = INT8_TOLERANCE) -> ExportResult:
-    """Write an int8 copy of the fp32 ONNX export at `path` (metadata kept), verified."""
+    """Write an int8 copy of the fp32 ONNX export at `path` (default `int8_path(fp32_path)`),
+    metadata kept, verified."""
+    path = int8_path(fp32_path) if path is None else path
     if method not in METHODS:
         raise InvalidInputError(f"unknown quantisation method {method!r}; use one of {METHODS}")
     fp32 = OnnxClassifier(fp32_path, precision="fp32")

@@ -14,6 +14,8 @@ _EXPORTS: dict[str, str] = {
     # models
     "create_model": "scancci.models",
     "list_models": "scancci.models",
+    "list_pretrained": "scancci.models",
+    "load_pretrained": "scancci.models",
     "save_model": "scancci.models",
     "load_model": "scancci.models",
     "load_reference_checkpoint": "scancci.models",

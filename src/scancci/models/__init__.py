@@ -14,9 +14,11 @@ from scancci.models.reference import load_reference_checkpoint
 from scancci.models.registry import MODELS, create_model, list_models
 from scancci.models.scancci import ScanCCI
 from scancci.models.vggface2 import load_vggface2_pickle
+from scancci.models.zoo import PRETRAINED, list_pretrained, load_pretrained
 
 __all__ = [
     "MODELS",
+    "PRETRAINED",
     "ExpressionModel",
     "ModelConfig",
     "PlainClassifier",
@@ -24,7 +26,9 @@ __all__ = [
     "ScanCCIOutput",
     "create_model",
     "list_models",
+    "list_pretrained",
     "load_model",
+    "load_pretrained",
     "load_reference_checkpoint",
     "load_vggface2_pickle",
     "save_model",

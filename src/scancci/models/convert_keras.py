@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import torch
 
@@ -22,8 +23,6 @@ STEM, BLOCKS = 2, 4  # plain convs before the blocks; residual blocks
 
 def read_keras_mini_xception(path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict of `MiniXception` (classes in the file's order) read from `path`."""
-    import h5py  # only needed to convert
-
     try:
         with h5py.File(path, "r") as f:
             layers = _graph(f)

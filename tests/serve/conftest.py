@@ -18,10 +18,14 @@ CLASSES = ("neutral", "happy", "sad")
 
 
 class FakePredictor:
-    """One face in the image centre; optionally blocks until `release` is set."""
+    """Faces at fixed fractions of the image (one in the centre unless `boxes` says otherwise);
+    optionally blocks until `release` is set."""
 
-    def __init__(self, *, block: bool = False, fail: Exception | None = None) -> None:
+    def __init__(self, *, block: bool = False, fail: Exception | None = None,
+                 boxes: tuple[tuple[float, float, float, float], ...] = ((0.25, 0.25, 0.75, 0.75),)
+                 ) -> None:
         self.fail = fail
+        self.boxes = boxes
         self.release = threading.Event()
         if not block:
             self.release.set()
@@ -36,12 +40,12 @@ class FakePredictor:
             raise self.fail
         w, h = image.size
         return [{
-            "box": [w * 0.25, h * 0.25, w * 0.75, h * 0.75],
+            "box": [w * x1, h * y1, w * x2, h * y2],
             "landmarks": None,
             "detection_score": 0.99,
             "label": "happy",
             "probabilities": {"neutral": 0.2, "happy": 0.7, "sad": 0.1},
-        }]
+        } for x1, y1, x2, y2 in self.boxes]
 
     def describe(self) -> dict[str, Any]:
         return {"name": "fake", "arch": "fake", "classes": list(CLASSES), "backend": "none",

@@ -30,7 +30,7 @@ def model_path(small_model, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def recognizer(small_model):
-    """A Recognizer (MTCNN, PyTorch fp32) over the small model."""
+    """A Recognizer (default detector, PyTorch fp32) over the small model."""
     from scancci.inference import Recognizer
 
     return Recognizer(small_model, batch_size=4)

@@ -31,7 +31,7 @@ def test_every_face_of_the_group_photo(recognizer, photos_dir) -> None:
         assert tuple(face.probabilities) == names
         assert abs(sum(face.probabilities.values()) - 1.0) < 1e-6
         assert face.label == max(face.probabilities, key=face.probabilities.get)
-        assert len(face.landmarks) == 5 and face.detection_score > 0.9
+        assert len(face.landmarks) == 5 and face.detection_score >= 0.5
         assert face.attention is None
     assert len(prediction.to_records()) == 5
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="image file or dataset folder")
     parser.add_argument("output", type=Path,
                         help="output image file, or output folder (same layout as the input)")
-    parser.add_argument("--detector", choices=("mtcnn", "opencv"), default="mtcnn")
+    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                        help=f"face detector (default {DEFAULT_DETECTOR})")
     parser.add_argument("--aligned", action="store_true",
                         help="images are aligned face crops (e.g. RAF-DB aligned): place the "
                              "mask from the alignment template, no detection")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scancci.errors import InvalidInputError
+from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 
 if TYPE_CHECKING:
     from scancci.inference.results import Prediction
@@ -27,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write annotated images (or an annotated video) to DIR")
     parser.add_argument("--attention", action="store_true",
                         help="overlay the SCAN attention map on annotated faces")
-    parser.add_argument("--detector", choices=("mtcnn", "opencv"), default="mtcnn")
+    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                        help=f"face detector (default {DEFAULT_DETECTOR})")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=int, default=32, help="faces per classifier batch")
     parser.add_argument("--backend", choices=("torch", "onnx"), default=None,

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from scancci.faces.align import DEFAULT_TEMPLATE, TEMPLATES
+from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=224, help="side of the aligned crops")
     parser.add_argument("--template", choices=sorted(TEMPLATES), default=DEFAULT_TEMPLATE,
                         help="where the eyes, nose and mouth go in the crop")
-    parser.add_argument("--detector", choices=("mtcnn", "opencv"), default="mtcnn")
+    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                        help=f"face detector (default {DEFAULT_DETECTOR})")
     parser.add_argument("--no-resume", action="store_true",
                         help="redo images already in the output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 from scancci.serve.limits import ServeLimits
 
 _DEFAULTS = ServeLimits()
@@ -21,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classifier runtime (default: onnx for .onnx files, else torch)")
     parser.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
                         help="bf16: PyTorch autocast; int8: onnxruntime")
-    parser.add_argument("--detector", choices=("mtcnn", "opencv"), default="mtcnn")
+    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                        help=f"face detector (default {DEFAULT_DETECTOR})")
     parser.add_argument("--max-upload-mb", type=float,
                         default=_DEFAULTS.max_upload_bytes / 2**20)
     parser.add_argument("--max-pixels", type=int, default=_DEFAULTS.max_pixels)

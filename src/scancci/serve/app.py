@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scancci.inference import Recognizer
+from scancci.faces.names import DEFAULT_DETECTOR
 from scancci.serve.limits import ServeLimits
 from scancci.serve.predictor import Predictor, RecognizerPredictor
 from scancci.serve.upload import decode_image, read_upload
@@ -30,7 +31,7 @@ from scancci.version import __version__
 STATIC = Path(__file__).with_name("static")
 
 
-def create_app(model: Any, *, limits: ServeLimits | None = None, detector: str = "mtcnn",
+def create_app(model: Any, *, limits: ServeLimits | None = None, detector: str = DEFAULT_DETECTOR,
                backend: str | None = None, precision: str = "fp32",
                **limit_overrides: Any) -> FastAPI:
     """Build the FastAPI app for `model`: a saved model path, a scancci module, a Recognizer,

@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from scancci.errors import InvalidInputError
 
@@ -101,3 +102,42 @@ def test_missing_webcam_and_unreadable_video_are_clear_errors(recognizer, tmp_pa
     fake.write_bytes(b"\x00" * 1000)
     with pytest.raises(InvalidInputError, match="fake.mp4"):
         list(recognizer.iter_video(fake, progress=False))
+
+
+def test_rotated_phone_video_comes_out_upright(tmp_path, photos_dir) -> None:
+    from scancci.faces import FaceDetector
+    from scancci.inference.video import read_frames
+
+    upright = np.asarray(Image.open(photos_dir / "0-f15-hao-ph.jpg").convert("RGB")
+                         .resize((256, 256)))[:, :192]  # not square: a wrong turn shows
+    stored = np.ascontiguousarray(np.rot90(upright, -1))  # the sensor's pixels (portrait phone)
+    path = tmp_path / "portrait.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = stored.shape[1], stored.shape[0], "yuv420p"
+        stream.set_display_rotation(90)  # shown turned 90 degrees counter-clockwise
+        for _ in range(3):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    frames = list(read_frames(path))
+    assert len(frames) == 3 and frames[0].image.shape == upright.shape
+    detector = FaceDetector()
+    (want,), (got,) = detector.detect(upright), detector.detect(frames[0].image)
+    np.testing.assert_allclose(got.box, want.box, atol=6)
+
+
+def test_background_reader_stops_early_and_passes_errors_on() -> None:
+    from scancci.inference.video import in_background
+
+    reader = in_background(iter(range(1000)), depth=2)
+    assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    reader.close()  # the worker stops; nothing hangs
+
+    def broken():
+        yield 1
+        raise InvalidInputError("bad file")
+
+    with pytest.raises(InvalidInputError, match="bad file"):
+        list(in_background(broken()))

@@ -41,3 +41,32 @@ def test_smoothing_is_a_moving_average_per_track() -> None:
     np.testing.assert_allclose(first, [1, 0])
     np.testing.assert_allclose(second, [0.5, 0.5])
     np.testing.assert_allclose(other, [0, 1])
+
+
+def test_followed_faces_stay_on_the_detected_face_of_a_real_clip(recognizer, photos_dir) -> None:
+    """Detect every 5th frame, follow in between: the same face, one track id, boxes close to
+    what detecting every frame gives, and the same rows."""
+    clip = photos_dir / "single_face.mp4"
+    followed = list(recognizer.iter_video(clip, max_frames=15, detect_every=5, progress=False))
+    detected = list(recognizer.iter_video(clip, max_frames=15, detect_every=1, progress=False))
+    assert [p.frame for p in followed] == [p.frame for p in detected]
+    for a, b in zip(followed, detected, strict=True):
+        assert len(a.faces) == len(b.faces) == 1
+        assert a.faces[0].track_id == b.faces[0].track_id == 0
+        assert iou_matrix([a.faces[0].box], [b.faces[0].box])[0, 0] > 0.7
+        assert [r.keys() for r in a.to_records()] == [r.keys() for r in b.to_records()]
+
+
+def test_follower_gives_up_on_a_vanished_face(photos_dir) -> None:
+    from scancci.faces import FaceDetector
+    from scancci.imaging import load_image
+    from scancci.inference.tracking import FaceFollower
+
+    image = np.asarray(load_image(photos_dir / "0-f15-hao-ph.jpg"))
+    follower = FaceFollower()
+    follower.reset(image, FaceDetector().detect(image))
+    shifted = np.roll(image, 6, axis=1)
+    (moved,) = follower.follow(shifted)
+    (again,) = FaceDetector().detect(shifted)
+    assert iou_matrix([moved.box], [again.box])[0, 0] > 0.8
+    assert follower.follow(np.zeros_like(image)) is None  # lost: the caller re-detects

@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="video: predict every N-th frame")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N",
                         help="video/webcam: stop after N predicted frames")
+    parser.add_argument("--detect-every", type=int, default=5, metavar="K",  # DETECT_EVERY
+                        help="video/webcam: detect faces every K-th frame and follow them by "
+                             "optical flow in between (re-detected when lost); 1: every frame")
     parser.add_argument("--smoothing", type=float, default=0.0, metavar="A",
                         help="video: per-track moving average of probabilities, 0 (off) to <1")
     parser.add_argument("--no-resume", action="store_true",
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                             annotate_dir=args.annotate, attention=args.attention,
                             resume=not args.no_resume, every=args.every,
                             max_frames=args.max_frames, smoothing=args.smoothing,
+                            detect_every=args.detect_every,
                             progress=not args.quiet)
     if isinstance(result, Prediction):
         if result.error:  # its row is in --output; the message says what is wrong

@@ -10,7 +10,13 @@ from scancci.errors import InvalidInputError
 from scancci.inference.folder import FolderSummary, predict_folder, predict_image_file
 from scancci.inference.recognizer import Recognizer
 from scancci.inference.results import Prediction
-from scancci.inference.video import VideoSummary, is_video_file, predict_video, webcam_index
+from scancci.inference.video import (
+    DETECT_EVERY,
+    VideoSummary,
+    is_video_file,
+    predict_video,
+    webcam_index,
+)
 
 
 def source_kind(source: str | Path | int) -> str:
@@ -31,7 +37,8 @@ def predict_source(recognizer: Recognizer, source: str | Path | int, *,
                    output: str | Path | None = None, annotate_dir: str | Path | None = None,
                    attention: bool = False, resume: bool = True, every: int = 1,
                    max_frames: int | None = None, smoothing: float = 0.0,
-                   progress: bool = True) -> Prediction | FolderSummary | VideoSummary:
+                   detect_every: int = DETECT_EVERY, progress: bool = True
+                   ) -> Prediction | FolderSummary | VideoSummary:
     """Predict whatever `source` is; rows go to `output` (.csv/.jsonl), pictures to
     `annotate_dir`. Folders and videos need at least one of the two."""
     kind = source_kind(source)
@@ -49,7 +56,7 @@ def predict_source(recognizer: Recognizer, source: str | Path | int, *,
     video_out = _annotated_video_path(source, annotate_dir) if annotate_dir else None
     return predict_video(recognizer, source, output, annotate=video_out, every=every,
                          max_frames=max_frames, smoothing=smoothing, attention=attention,
-                         progress=progress)
+                         detect_every=detect_every, progress=progress)
 
 
 def _annotated_video_path(source: Any, folder: str | Path) -> Path:

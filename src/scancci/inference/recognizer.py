@@ -92,16 +92,28 @@ class Recognizer:
                        frames: Sequence[int | None] | None = None,
                        timestamps: Sequence[float | None] | None = None) -> list[Prediction]:
         """Predictions for already decoded RGB arrays (None where reading failed)."""
+        readable = [i for i, a in enumerate(arrays) if a is not None]
+        found = self.detector.detect_batch([arrays[i] for i in readable]) if readable else []
+        detections: list[list[DetectedFace] | None] = [None] * len(arrays)
+        for i, faces in zip(readable, found, strict=True):
+            detections[i] = faces
+        return self.predict_detected(arrays, detections, sources, errors=errors,
+                                     attention=attention, frames=frames, timestamps=timestamps)
+
+    def predict_detected(self, arrays: Sequence[np.ndarray | None],
+                         detections: Sequence[Sequence[DetectedFace] | None],
+                         sources: Sequence[str], *, errors: Sequence[str | None] | None = None,
+                         attention: bool = False, frames: Sequence[int | None] | None = None,
+                         timestamps: Sequence[float | None] | None = None) -> list[Prediction]:
+        """Predictions for decoded RGB arrays whose faces are already known (a video's faces
+        carried by the tracker between detections): every crop classified in one pass."""
         count = len(arrays)
         errors = list(errors or [None] * count)
         frames = list(frames or [None] * count)
         timestamps = list(timestamps or [None] * count)
-        readable = [i for i, a in enumerate(arrays) if a is not None]
-        detections: dict[int, list[DetectedFace]] = {}
-        if readable:
-            found = self.detector.detect_batch([arrays[i] for i in readable])
-            detections = dict(zip(readable, found, strict=True))
-        faces = self._classify_all(arrays, detections, attention)
+        known = {i: list(found) for i, found in enumerate(detections)
+                 if found is not None and arrays[i] is not None}
+        faces = self._classify_all(arrays, known, attention)
         predictions = []
         for i, array in enumerate(arrays):
             height, width = (0, 0) if array is None else array.shape[:2]

@@ -1,17 +1,20 @@
 """Face tracks across video frames: boxes matched to the previous frame's tracks by IoU
-(optimal assignment), so a face keeps one id while it moves; ids are never reused."""
+(optimal assignment), so a face keeps one id while it moves; ids are never reused. Between
+detections, `FaceFollower` carries the faces with optical flow."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from scancci.faces.boxes import iou_matrix
+from scancci.faces.detect import DetectedFace
 
-__all__ = ["IoUTracker", "iou_matrix"]
+__all__ = ["FaceFollower", "IoUTracker", "iou_matrix"]
 
 
 @dataclass
@@ -59,3 +62,115 @@ class IoUTracker:
                 self._tracks.append(_Track(self._next_id, box))
                 self._next_id += 1
         return [int(i) for i in ids if i is not None]
+
+
+@dataclass
+class _Followed:
+    face: DetectedFace
+    points: np.ndarray  # K x 1 x 2 float32 points tracked inside the face
+
+
+@dataclass
+class FaceFollower:
+    """Carries detected faces from one frame to the next with sparse optical flow (pyramidal
+    Lucas-Kanade, checked forward and backward, as the median-flow tracker does): each box and
+    its landmarks move by the median displacement of the points tracked inside the box and
+    scale by the median change of their spread. Much cheaper than a detection; `follow`
+    returns None when a face is lost or drifts (too few points survive the check), so the
+    caller re-detects.
+
+    max_side: frames are tracked on a grey copy whose longer side is at most this.
+    max_error: largest forward-backward error (pixels of the tracked copy) a point may have.
+    min_points: fewest surviving points to keep following a face.
+    """
+
+    max_side: int = 480
+    max_error: float = 1.0
+    min_points: int = 6
+    _gray: np.ndarray | None = field(default=None, repr=False)
+    _scale: float = 1.0
+    _faces: list[_Followed] = field(default_factory=list, repr=False)
+
+    def reset(self, image: np.ndarray, faces: Sequence[DetectedFace]) -> None:
+        """Start following `faces`, just detected on the RGB `image`."""
+        self._gray, self._scale = self._prepare(image)
+        self._faces = [_Followed(face, self._points(face)) for face in faces]
+
+    def follow(self, image: np.ndarray) -> list[DetectedFace] | None:
+        """The followed faces moved onto this RGB frame, or None when one is lost."""
+        if self._gray is None:
+            return None
+        gray, scale = self._prepare(image)
+        if gray.shape != self._gray.shape:
+            return None
+        moved = [self._move(f, self._gray, gray, scale) for f in self._faces]
+        if any(m is None for m in moved):
+            return None
+        self._gray, self._scale = gray, scale
+        self._faces = [m for m in moved if m is not None]
+        return [f.face for f in self._faces]
+
+    def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        scale = min(1.0, self.max_side / max(gray.shape[:2]))
+        if scale < 1.0:
+            size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        return gray, scale
+
+    def _points(self, face: DetectedFace) -> np.ndarray:
+        """Corners inside the (slightly shrunk) face box of the tracked copy, plus landmarks."""
+        assert self._gray is not None
+        x1, y1, x2, y2 = (v * self._scale for v in face.box)
+        dx, dy = (x2 - x1) * 0.1, (y2 - y1) * 0.1
+        mask = np.zeros_like(self._gray)
+        mask[max(0, int(y1 + dy)):max(0, int(y2 - dy)), max(0, int(x1 + dx)):max(0, int(x2 - dx))] = 255
+        side = max(1.0, min(x2 - x1, y2 - y1))
+        corners = cv2.goodFeaturesToTrack(self._gray, maxCorners=40, qualityLevel=0.01,
+                                          minDistance=max(2.0, side / 12), mask=mask)
+        points = [] if corners is None else [corners.reshape(-1, 2)]
+        if face.landmarks is not None:
+            points.append(np.asarray(face.landmarks, np.float32) * self._scale)
+        if not points:
+            return np.zeros((0, 1, 2), np.float32)
+        return np.concatenate(points).astype(np.float32).reshape(-1, 1, 2)
+
+    def _move(self, followed: _Followed, before: np.ndarray, after: np.ndarray, scale: float
+              ) -> _Followed | None:
+        points = followed.points
+        if len(points) < self.min_points:
+            return None
+        ahead, ok, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, winSize=(15, 15),
+                                                maxLevel=3)
+        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(after, before, ahead, None, winSize=(15, 15),
+                                                    maxLevel=3)
+        error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
+        good = (ok.ravel() == 1) & (ok_back.ravel() == 1) & (error < self.max_error)
+        if good.sum() < self.min_points:
+            return None
+        old, new = points.reshape(-1, 2)[good], ahead.reshape(-1, 2)[good]
+        shift = np.median(new - old, axis=0)
+        spread_old = np.linalg.norm(old - old.mean(0), axis=1)
+        spread_new = np.linalg.norm(new - new.mean(0), axis=1)
+        usable = spread_old > 1e-3
+        zoom = float(np.median(spread_new[usable] / spread_old[usable])) if usable.any() else 1.0
+        face = _moved_face(followed.face, shift / scale, zoom, after.shape, scale)
+        return None if face is None else _Followed(face, new.reshape(-1, 1, 2))
+
+
+def _moved_face(face: DetectedFace, shift: np.ndarray, zoom: float, shape: tuple[int, ...],
+                scale: float) -> DetectedFace | None:
+    """The face moved by `shift` and scaled by `zoom` about its box centre (original pixels);
+    None when the box has left the frame."""
+    x1, y1, x2, y2 = face.box
+    centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2]) + shift
+    half = np.array([x2 - x1, y2 - y1]) / 2 * zoom
+    width, height = shape[1] / scale, shape[0] / scale
+    box = (max(0.0, centre[0] - half[0]), max(0.0, centre[1] - half[1]),
+           min(width, centre[0] + half[0]), min(height, centre[1] + half[1]))
+    if box[2] - box[0] < half[0] or box[3] - box[1] < half[1]:  # mostly outside the frame
+        return None
+    landmarks = None if face.landmarks is None else \
+        ((face.landmarks - [(x1 + x2) / 2, (y1 + y2) / 2]) * zoom + centre).astype(np.float32)
+    return DetectedFace(tuple(float(v) for v in box), landmarks, face.score,
+                        face.landmarks_estimated)

@@ -1,13 +1,18 @@
 """Video and webcam prediction: frames decoded one packet at a time (PyAV, or OpenCV for
-webcams and when PyAV is missing), classified a few frames at a time, so memory stays bounded
-whatever the video length. Faces get stable track ids, probabilities can be smoothed over
-time per track, every frame gives rows with a timestamp, and an annotated video can be written.
+webcams and when PyAV is missing) in a background thread, classified a few frames at a time,
+so memory stays bounded whatever the video length. Faces are detected every `detect_every`
+frames and carried by optical flow in between (re-detected as soon as a face is lost or
+drifts); they get stable track ids, probabilities can be smoothed over time per track, every
+frame gives rows with a timestamp, and an annotated video can be written (in a background
+thread too). Rotated phone videos are turned upright from their display matrix.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -18,13 +23,18 @@ import numpy as np
 from tqdm import tqdm
 
 from scancci.errors import InvalidInputError, error_detail
+from scancci.faces.detect import DetectedFace
 from scancci.inference.results import Face, Prediction
-from scancci.inference.tracking import IoUTracker
+from scancci.inference.tracking import FaceFollower, IoUTracker
 from scancci.inference.writer import ResultWriter
 
 if TYPE_CHECKING:  # type hints only: the Recognizer imports this module
     from scancci.inference.recognizer import Recognizer
 
+# Detections every this many frames by default (in between, faces are carried by optical flow;
+# a new face that enters waits at most this many frames). 1 detects every frame.
+DETECT_EVERY = 5
+PREFETCH = 16  # decoded frames held ahead of the classifier (bounds memory)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
@@ -128,8 +138,61 @@ def _pyav_frames(av: Any, path: Path) -> Iterator[Frame]:
             for frame in decoded:
                 stamp = float(frame.time) if frame.time is not None else index / rate
                 index = max(index, round(stamp * rate))
-                yield Frame(index, stamp, frame.to_ndarray(format="rgb24"))
+                yield Frame(index, stamp, upright(frame.to_ndarray(format="rgb24"),
+                                                  frame.rotation))
                 index += 1
+
+
+def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
+    """The frame as it is meant to be shown: its display matrix turns it `rotation` degrees
+    counter-clockwise (phone videos shot in portrait say -90 or 90)."""
+    turns = round((rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def in_background(items: Iterable[Any], depth: int = PREFETCH) -> Iterator[Any]:
+    """The items of `items`, produced by a worker thread at most `depth` ahead (decoding
+    overlaps inference; FFmpeg, OpenCV and PyTorch release the GIL). Errors are re-raised here;
+    closing the iterator stops the worker."""
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        slots.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(("end", None))
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            slots.put(("error", err))
+        finally:
+            getattr(iterator, "close", lambda: None)()  # closes the file in this thread
+
+    worker = threading.Thread(target=work, name="scancci-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                slots.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        worker.join()
 
 
 def _opencv_frames(source: str | int, *, webcam: bool) -> Iterator[Frame]:
@@ -191,36 +254,77 @@ class TemporalSmoother:
 
 def iter_video(recognizer: Recognizer, source: str | Path | int, *, every: int = 1,
                max_frames: int | None = None, smoothing: float = 0.0, attention: bool = False,
-               chunk: int = 8, progress: bool = True
+               chunk: int = 8, detect_every: int = DETECT_EVERY, progress: bool = True
                ) -> Iterator[tuple[Prediction, np.ndarray | None]]:
-    """(prediction with track ids, RGB frame or None) per kept frame, `chunk` frames at a time."""
+    """(prediction with track ids, RGB frame or None) per kept frame, `chunk` frames at a time:
+    faces detected every `detect_every` frames (1: every frame, batched) and followed by
+    optical flow in between."""
+    if detect_every < 1:
+        raise InvalidInputError(f"detect_every must be at least 1, got {detect_every}")
     tracker = IoUTracker()
     smoother = TemporalSmoother(smoothing)
+    locate = _FaceLocator(recognizer, detect_every)
     name = f"webcam:{source}" if webcam_index(source) is not None else str(source)
     total = _frame_count(source, every, max_frames)
     bar = tqdm(total=total, unit="frame", desc="video", disable=not progress)
     buffer: list[Frame] = []
+    frames = in_background(read_frames(source, every=every, max_frames=max_frames))
     try:
-        for frame in read_frames(source, every=every, max_frames=max_frames):
+        for frame in frames:
             buffer.append(frame)
             if len(buffer) >= chunk:
-                yield from _predict_frames(recognizer, buffer, name, tracker, smoother,
+                yield from _predict_frames(recognizer, buffer, name, locate, tracker, smoother,
                                            attention)
                 bar.update(len(buffer))
                 buffer = []
-        yield from _predict_frames(recognizer, buffer, name, tracker, smoother, attention)
+        yield from _predict_frames(recognizer, buffer, name, locate, tracker, smoother,
+                                   attention)
         bar.update(len(buffer))
     finally:
+        frames.close()
         bar.close()
 
 
+class _FaceLocator:
+    """The faces of each frame of a chunk: detected (all frames in one batch when
+    detect_every is 1), or carried from the last detection by the FaceFollower."""
+
+    def __init__(self, recognizer: Recognizer, detect_every: int) -> None:
+        self.detector = recognizer.detector
+        self.detect_every = detect_every
+        self.follower = FaceFollower()
+        self.since_detection: int | None = None  # None: the next frame must be detected
+
+    def __call__(self, images: list[np.ndarray | None]) -> list[list[DetectedFace] | None]:
+        if self.detect_every == 1:
+            readable = [i for i, image in enumerate(images) if image is not None]
+            found = self.detector.detect_batch([images[i] for i in readable]) if readable else []
+            faces: list[list[DetectedFace] | None] = [None] * len(images)
+            for i, detected in zip(readable, found, strict=True):
+                faces[i] = detected
+            return faces
+        return [None if image is None else self._one(image) for image in images]
+
+    def _one(self, image: np.ndarray) -> list[DetectedFace]:
+        due = self.since_detection is None or self.since_detection + 1 >= self.detect_every
+        followed = None if due else self.follower.follow(image)
+        if followed is not None:
+            self.since_detection = (self.since_detection or 0) + 1
+            return followed
+        faces = self.detector.detect(image)
+        self.follower.reset(image, faces)
+        self.since_detection = 0
+        return faces
+
+
 def _predict_frames(recognizer: Recognizer, frames: list[Frame], name: str,
-                    tracker: IoUTracker, smoother: TemporalSmoother, attention: bool
-                    ) -> Iterator[tuple[Prediction, np.ndarray | None]]:
+                    locate: _FaceLocator, tracker: IoUTracker, smoother: TemporalSmoother,
+                    attention: bool) -> Iterator[tuple[Prediction, np.ndarray | None]]:
     if not frames:
         return
-    predictions = recognizer.predict_arrays(
-        [f.image for f in frames], [name] * len(frames), errors=[f.error for f in frames],
+    images = [f.image for f in frames]
+    predictions = recognizer.predict_detected(
+        images, locate(images), [name] * len(frames), errors=[f.error for f in frames],
         attention=attention, frames=[f.index for f in frames],
         timestamps=[f.timestamp for f in frames])
     for prediction, frame in zip(predictions, frames, strict=True):
@@ -256,6 +360,40 @@ def _frame_count(source: str | Path | int, every: int, max_frames: int | None) -
     if max_frames is not None:
         count = max_frames if count is None else min(count, max_frames)
     return count
+
+
+class _BackgroundWriter:
+    """Draws and encodes annotated frames in a worker thread, at most `depth` frames behind."""
+
+    def __init__(self, video: VideoWriter, draw: Callable[[np.ndarray, Prediction], np.ndarray],
+                 depth: int = PREFETCH) -> None:
+        self.video, self.draw = video, draw
+        self.slots: queue.Queue[tuple[np.ndarray, Prediction] | None] = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self.worker = threading.Thread(target=self._work, name="scancci-encode", daemon=True)
+        self.worker.start()
+
+    def put(self, image: np.ndarray, prediction: Prediction) -> None:
+        """Queue one frame (blocks while the worker is `depth` frames behind)."""
+        if self.error is not None:
+            raise self.error
+        self.slots.put((image, prediction))
+
+    def close(self) -> None:
+        """Finish the queued frames, close the file, re-raise a worker error."""
+        self.slots.put(None)
+        self.worker.join()
+        self.video.close()
+        if self.error is not None:
+            raise self.error
+
+    def _work(self) -> None:
+        while (item := self.slots.get()) is not None:
+            if self.error is None:
+                try:
+                    self.video.write(self.draw(*item))
+                except BaseException as err:  # re-raised by put/close in the caller's thread
+                    self.error = err
 
 
 class VideoWriter:
@@ -307,17 +445,22 @@ class VideoWriter:
 def predict_video(recognizer: Recognizer, source: str | Path | int,
                   output: str | Path | None = None, *, annotate: str | Path | None = None,
                   every: int = 1, max_frames: int | None = None, smoothing: float = 0.0,
-                  attention: bool = False, progress: bool = True) -> VideoSummary:
+                  attention: bool = False, detect_every: int = DETECT_EVERY,
+                  progress: bool = True) -> VideoSummary:
     """Per-frame rows (with track ids and timestamps) to `output` (.csv/.jsonl) and an
-    annotated video to `annotate`; memory stays bounded for any length."""
+    annotated video to `annotate` (drawn and encoded in a background thread); memory stays
+    bounded for any length."""
     summary = VideoSummary(output=Path(output) if output else None,
                            annotated=Path(annotate) if annotate else None)
     writer = ResultWriter(output, recognizer.class_names, resume=False) if output else None
-    video = VideoWriter(annotate, frame_rate(source) / every) if annotate else None
+    video = _BackgroundWriter(VideoWriter(annotate, frame_rate(source) / every),
+                              lambda image, p: recognizer.annotate(image, p, attention=attention)
+                              ) if annotate else None
     try:
         for prediction, image in iter_video(recognizer, source, every=every,
                                             max_frames=max_frames, smoothing=smoothing,
-                                            attention=attention, progress=progress):
+                                            attention=attention, detect_every=detect_every,
+                                            progress=progress):
             summary.frames += 1
             summary.faces += len(prediction.faces)
             summary.tracks.update(f.track_id for f in prediction.faces if f.track_id is not None)
@@ -326,7 +469,7 @@ def predict_video(recognizer: Recognizer, source: str | Path | int,
             if writer:
                 writer.write(prediction)
             if video and image is not None:
-                video.write(recognizer.annotate(image, prediction, attention=attention))
+                video.put(image, prediction)
     finally:
         if writer:
             writer.close()

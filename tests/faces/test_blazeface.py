@@ -110,3 +110,12 @@ def test_thirty_small_faces_of_a_large_group_picture(blaze, photos_dir) -> None:
     tile = np.floor(centres / [group.shape[1], group.shape[0]])  # which copy each face is in
     assert sorted(map(tuple, tile)) == sorted((x, y) for x in range(3) for y in range(2)
                                               for _ in range(5))
+
+
+def test_face_cut_by_the_image_border(blaze, photos_dir) -> None:
+    image = np.asarray(load_image(photos_dir / "0-f15-hao-ph.jpg"))
+    (whole,) = blaze.detect(image)
+    cut = int(whole.box[0] + 0.25 * (whole.box[2] - whole.box[0]))  # a quarter of the face off
+    (face,) = blaze.detect(image[:, cut:])
+    assert face.box[0] >= 0 and face.box[2] <= image.shape[1] - cut
+    assert abs((face.box[2] + cut) - whole.box[2]) < 0.1 * (whole.box[2] - whole.box[0])

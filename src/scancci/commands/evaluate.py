@@ -13,7 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=Path, help="dataset folder")
     parser.add_argument("--dataset", default="rafdb",
                         help="reader name (rafdb, affectnet, ferplus, sfew, folder, ...)")
-    parser.add_argument("--split", help="split to evaluate (default: the dataset's test split)")
+    parser.add_argument("--split", help="split to evaluate (default: the dataset's evaluation split: test, or val "
+                        "for affectnet and sfew; see `scancci data list`)")
     parser.add_argument("--subsets", default="auto",
                         help="auto (every list found under DATA/subsets/), none, or a comma list "
                              "of occlusion,pose30,pose45")
@@ -32,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
     subsets = {"auto": None, "none": []}.get(args.subsets)
     if subsets is None and args.subsets != "auto":
         subsets = [s.strip() for s in args.subsets.split(",") if s.strip()]
-    split = args.split or ("val" if args.dataset in ("affectnet", "sfew") else "test")
-    session = evaluate_models(args.model, args.dataset, args.data, split=split, subsets=subsets,
+    session = evaluate_models(args.model, args.dataset, args.data, split=args.split,
+                              subsets=subsets,
                               masked=args.masked, tta_flip=args.tta, device=args.device,
                               batch_size=args.batch_size, out=args.output,
                               progress=not args.quiet)

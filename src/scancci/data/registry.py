@@ -28,25 +28,31 @@ class DatasetInfo:
     function: str
     splits: tuple[str, ...]
     description: str
+    eval_split: str  # the split results are reported on (test, or val where no test is public)
 
 
 _READERS: dict[str, DatasetInfo] = {}
 
 
 def _register(name: str, module: str, splits: tuple[str, ...], description: str,
-              function: str | None = None) -> None:
+              function: str | None = None, eval_split: str = "test") -> None:
     if name in _READERS:
         raise ValueError(f"dataset {name!r} registered twice")
-    _READERS[name] = DatasetInfo(name, module, function or f"open_{module}", splits, description)
+    if eval_split not in splits:
+        raise ValueError(f"dataset {name!r}: evaluation split {eval_split!r} not in {splits}")
+    _READERS[name] = DatasetInfo(name, module, function or f"open_{module}", splits, description,
+                                 eval_split)
 
 
 _register("rafdb", "rafdb", ("train", "test"), "RAF-DB basic (list_patition_label.txt)")
 _register("affectnet", "affectnet", ("train", "val"),
-          "AffectNet, CSV release (Manually_Annotated_file_lists) or npy release (train_set/)")
+          "AffectNet, CSV release (Manually_Annotated_file_lists) or npy release (train_set/)",
+          eval_split="val")  # the official validation set (500 per class) is the test set
 _register("ferplus", "ferplus", ("train", "val", "test", "train+val"),
           "FERPlus (fer2013new.csv or FER2013Train/Valid/Test label.csv)")
 _register("sfew", "folder", ("train", "val"),
-          "SFEW 2.0 (Train/, Val/ with one folder per emotion)", "open_sfew")
+          "SFEW 2.0 (Train/, Val/ with one folder per emotion)", "open_sfew",
+          eval_split="val")  # SFEW's test labels are not public
 _register("ckplus", "ckplus", ("all", "train", "test"),
           "CK+ (last 3 frames + neutral first frame, 10 subject-independent folds)")
 _register("oulu", "oulu", ("all", "train", "test"),
@@ -61,11 +67,11 @@ _register("rafdb_pose30", "subsets", ("test",), "Pose-RAF-DB > 30 deg test list"
 _register("rafdb_pose45", "subsets", ("test",), "Pose-RAF-DB > 45 deg test list",
           "open_rafdb_subset")
 _register("affectnet_occlusion", "subsets", ("val",), "Occlusion-AffectNet validation list",
-          "open_affectnet_subset")
+          "open_affectnet_subset", eval_split="val")
 _register("affectnet_pose30", "subsets", ("val",), "Pose-AffectNet > 30 deg validation list",
-          "open_affectnet_subset")
+          "open_affectnet_subset", eval_split="val")
 _register("affectnet_pose45", "subsets", ("val",), "Pose-AffectNet > 45 deg validation list",
-          "open_affectnet_subset")
+          "open_affectnet_subset", eval_split="val")
 _register("ferplus_occlusion", "subsets", ("test",), "Occlusion-FERPlus test list",
           "open_ferplus_subset")
 _register("ferplus_pose30", "subsets", ("test",), "Pose-FERPlus > 30 deg test list",
@@ -81,6 +87,12 @@ _register("csv", "csv", ("train", "val", "test", "all"),
 def list_datasets() -> list[str]:
     """Names accepted by `open_dataset`, sorted."""
     return sorted(_READERS)
+
+
+def evaluation_split(name: str) -> str:
+    """The split a dataset's results are reported on: "test", or "val" where owners keep the
+    test labels (AffectNet, SFEW). The one default of `scancci evaluate` and the Python API."""
+    return dataset_info(name).eval_split
 
 
 def dataset_info(name: str) -> DatasetInfo:

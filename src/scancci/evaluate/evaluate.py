@@ -104,7 +104,7 @@ def evaluate_model(
     model: nn.Module | str | Path,
     dataset: Dataset,
     *,
-    name: str = "test",
+    name: str | None = None,
     batch_size: int = 64,
     num_workers: int = 0,
     tta_flip: bool = False,
@@ -114,8 +114,10 @@ def evaluate_model(
     """Accuracy, balanced accuracy, macro-F1, per-class recall, confusion matrix and ECE.
 
     A dataset without a transform gets the model's evaluation transform (resize + normalise).
-    The model's stored temperature scales the probabilities used for the ECE.
+    The model's stored temperature scales the probabilities used for the ECE. `name` None
+    labels the report with the split the dataset was opened with (never a guessed "test").
     """
+    name = name or split_of(dataset) or "dataset"
     model = as_model(model, device)
     loader = eval_loader(model, dataset, batch_size, num_workers)
     logits, targets = predict_logits(model, loader, tta_flip=tta_flip, device=device,
@@ -131,7 +133,18 @@ def evaluate_model(
             " open the dataset with the model's number of classes (num_classes=...)")
     probabilities = torch.softmax(logits / temperature, dim=1)
     metrics = compute_metrics(logits, targets, names, probabilities=probabilities)
+    metrics.split = split_of(dataset)
     return EvalReport(name, metrics, logits, targets, temperature, tta_flip)
+
+
+def split_of(dataset: Any) -> str | None:
+    """The split a dataset (or a subset/relabelled view of one) was opened with, if known."""
+    while dataset is not None:
+        split = getattr(dataset, "split", None)
+        if split is not None:
+            return str(split)
+        dataset = getattr(dataset, "base", None) or getattr(dataset, "dataset", None)
+    return None
 
 
 def evaluate_sets(

@@ -38,6 +38,7 @@ class ClassificationMetrics:
     per_class_recall: dict[str, float]
     confusion: np.ndarray  # C x C counts, rows = true class, columns = predicted class
     ece: float | None = None  # expected calibration error (15 bins), when probabilities given
+    split: str | None = None  # the dataset split these numbers were computed on (test, val...)
 
     def summary(self) -> dict[str, float]:
         """The headline numbers, as fractions in [0, 1]."""
@@ -52,7 +53,7 @@ class ClassificationMetrics:
         return {
             "class_names": list(self.class_names), "num_samples": self.num_samples,
             **self.summary(), "per_class_recall": dict(self.per_class_recall),
-            "confusion": self.confusion.tolist(),
+            "confusion": self.confusion.tolist(), "split": self.split,
         }
 
     @classmethod
@@ -62,6 +63,7 @@ class ClassificationMetrics:
             accuracy=data["accuracy"], balanced_accuracy=data["balanced_accuracy"],
             macro_f1=data["macro_f1"], per_class_recall=dict(data["per_class_recall"]),
             confusion=np.asarray(data["confusion"], dtype=np.int64), ece=data.get("ece"),
+            split=data.get("split"),
         )
 
 

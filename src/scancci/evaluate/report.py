@@ -39,13 +39,15 @@ def _slug(name: str) -> str:
 
 def metrics_table(results: Mapping[str, ClassificationMetrics],
                   paper: Mapping[str, float] | None = None) -> str:
-    """Markdown table, one row per evaluated set (test, occlusion, pose, masked...)."""
-    header = ["set", "images", *(label for _, label in HEADLINE)]
+    """Markdown table, one row per evaluated set (test, occlusion, pose, masked...), each with
+    the split it was computed on ("?" for results written before splits were recorded)."""
+    header = ["set", "split", "images", *(label for _, label in HEADLINE)]
     if paper is not None:
         header.append("paper acc. (as reported)")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, m in results.items():
-        row = [name, str(m.num_samples), *(_pct(getattr(m, key)) for key, _ in HEADLINE)]
+        row = [name, m.split or "?", str(m.num_samples),
+               *(_pct(getattr(m, key)) for key, _ in HEADLINE)]
         if paper is not None:
             row.append(f"{paper[name]:.2f}" if name in paper else "n/a")
         lines.append("| " + " | ".join(row) + " |")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scancci.data import list_datasets, open_dataset, stratified_split
+from scancci.data.registry import evaluation_split
 from scancci.errors import DatasetError, InvalidInputError
 from scancci.evaluate.calibration import calibrate_on, calibration_summary, plot_calibration
 from scancci.evaluate.evaluate import EvalReport, as_model, eval_transform, evaluate_sets
@@ -51,12 +52,17 @@ class EvaluationSession:
 def open_eval_sets(model: Any, dataset: str, root: str | Path, *, split: str | None,
                    subsets: Sequence[str] | None, masked: str | Path | None
                    ) -> tuple[dict[str, Any], dict[str, str]]:
-    """{label: dataset} for the split, the subsets (None: every one found) and a masked copy."""
+    """{label: dataset} for the split, the subsets (None: every one found) and a masked copy.
+
+    `split` None is the dataset's evaluation split from the registry (RAF-DB "test", AffectNet
+    "val", ...); the first row is labelled with the split actually read.
+    """
     kwargs = {"num_classes": model.config.num_classes, "transform": eval_transform(model)}
     root = Path(root)
     if not root.exists():
         raise DatasetError(f"dataset folder {root} does not exist")
-    sets = {split or "test": open_dataset(dataset, root, split=split, **kwargs)}
+    split = split or evaluation_split(dataset)
+    sets = {split: open_dataset(dataset, root, split=split, **kwargs)}
     skipped: dict[str, str] = {}
     wanted = list(SUBSETS) if subsets is None else list(subsets)
     for subset in wanted:

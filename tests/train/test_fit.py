@@ -94,6 +94,22 @@ def test_bad_data_and_checkpoints_fail_before_training(tiny_config, tmp_path) ->
         fit(tiny_config(f"model.init_from={tmp_path / 'eight'}", run="c"))
 
 
+def test_missing_subset_data_fails_before_the_first_epoch(tiny_faces, tmp_path, capsys) -> None:
+    """The demo recipe given only its clean folder: one line naming both missing sources,
+    exit 2, and no run folder (nothing was trained or calibrated)."""
+    from scancci.cli import main
+
+    out = tmp_path / "run"
+    code = main(["train", "--recipe", "demo", "--data", str(tiny_faces["clean"]), "--out",
+                 str(out), "--epochs", "1", "--model", "scancci_mobilenetv2", "--input-size",
+                 "64", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "cannot start" in err and "'occluded'" in err and "'masked'" in err
+    assert "--data occluded=PATH" in err and "--data masked=PATH" in err
+    assert not out.exists()
+
+
 def test_diverging_loss_stops_with_a_clear_message(tiny_config, monkeypatch) -> None:
     module = importlib.import_module("scancci.train.module")  # the loss as the step calls it
     real = module.scancci_loss

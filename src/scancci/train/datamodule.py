@@ -124,8 +124,9 @@ def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = N
     key = source.root or source.dataset.split("_")[0]
     if root is None:
         raise DatasetError(
-            f"recipe {config.name!r} needs the {key!r} data ({source.dataset}, split "
-            f"{source.split}): pass --data PATH" + (f" or --data {key}=PATH" if key else ""))
+            f"no folder for the {key!r} data ({source.dataset}, split {source.split}): pass "
+            + (f"--data {key}=PATH" if source.root is not None else f"--data PATH (or --data "
+               f"{key}=PATH)"))
     if not root.exists():
         raise DatasetError(f"{source.dataset} data folder {root} does not exist: check --data")
     options = dict(source.options)
@@ -135,17 +136,6 @@ def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = N
     dataset = open_dataset(source.dataset, root, split=source.split,
                            num_classes=label_space(config)[0], **options)
     return restrict(dataset, transform, config) if transform is not None else dataset
-
-
-def open_optional(config: TrainConfig, source: DataSource, **kwargs: Any):
-    """`open_source`, or None with a logged note when an optional source is unavailable."""
-    try:
-        return open_source(config, source, **kwargs)
-    except DatasetError as err:
-        if not source.optional:
-            raise
-        log.info("skipping %s: %s", source.label, err)
-        return None
 
 
 def _report_problems(dataset: Any) -> None:
@@ -158,12 +148,13 @@ def _report_problems(dataset: Any) -> None:
 
 @dataclass
 class Splits:
-    """The three data splits and the training class counts."""
+    """The data splits, the robustness subsets (by table label) and the training class counts."""
 
     train: Dataset
     val: Dataset
     test: Dataset | None
     class_counts: list[int]
+    subsets: dict[str, Dataset]
 
 
 class FERDataModule(L.LightningDataModule):
@@ -190,24 +181,46 @@ class FERDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
+    def _open_all(self, eval_tf: Callable[..., Any]) -> tuple[list[Any], Any, Any, dict[str, Any]]:
+        """Every source the run will read (train, val, test, subsets), opened before the first
+        epoch; what is missing is reported at once, in one message."""
+        config, data = self.config, self.config.data
+        missing: list[str] = []
+
+        def attempt(role: str, source: DataSource, **kwargs: Any) -> Any:
+            try:
+                return open_source(config, source, fold=self.fold, **kwargs)
+            except DatasetError as err:
+                if source.optional:
+                    log.info("skipping %s: %s", source.label, err)
+                else:
+                    missing.append(f"{role} {source.label!r}: {err}")
+                return None
+
+        parts = [attempt("train", s) for s in data.train]
+        val = attempt("val", data.val, transform=eval_tf) if data.val is not None else None
+        test = attempt("test", data.test, transform=eval_tf) if data.test is not None else None
+        subsets = {s.label: attempt("subset", s, transform=eval_tf) for s in data.subsets}
+        if missing:
+            raise DatasetError(f"recipe {config.name!r} cannot start (nothing was trained): "
+                               + "; ".join(missing))
+        return parts, val, test, {k: v for k, v in subsets.items() if v is not None and len(v)}
+
     def _open(self) -> Splits:
         config, data = self.config, self.config.data
-        parts = [open_source(config, s, fold=self.fold) for s in data.train]
+        train_tf, eval_tf = self.transforms(True), self.transforms(False)
+        parts, val, test, subsets = self._open_all(eval_tf)
         for part in parts:
             _report_problems(part)
             if len(part) == 0:
                 raise DatasetError(f"{part.name} ({part.split}) holds no usable images")
-        train_tf, eval_tf = self.transforms(True), self.transforms(False)
         _, remap = label_space(config)
         if remap is not None:  # keep and renumber the user's classes; PIL images for now
             parts = [restrict(part, _identity, config) for part in parts]
         train_all = parts[0] if len(parts) == 1 else ConcatDataset(parts)
         targets = [t for part in parts for t in part.targets]
-        test = (open_source(config, data.test, fold=self.fold, transform=eval_tf)
-                if data.test is not None else None)
-        if data.val is not None:
+        if val is not None:
             train_idx = list(range(len(targets)))
-            val: Dataset = open_source(config, data.val, fold=self.fold, transform=eval_tf)
         else:
             train_idx, val_idx = stratified_split(targets, data.val_fraction,
                                                   seed=config.trainer.seed)
@@ -223,7 +236,7 @@ class FERDataModule(L.LightningDataModule):
             raise DatasetError(f"recipe {config.name!r}: no training items left")
         counts = torch.bincount(torch.as_tensor(train.targets),
                                 minlength=config.model.num_classes).tolist()
-        return Splits(train, val, test, counts)
+        return Splits(train, val, test, counts, subsets)
 
     def _loader(self, dataset: Dataset, *, train: bool) -> DataLoader:
         data = self.config.data

@@ -19,7 +19,7 @@ from scancci.evaluate.report import _slug, metrics_table, recall_table, write_re
 from scancci.models import save_model
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
-from scancci.train.datamodule import FERDataModule, open_optional
+from scancci.train.datamodule import FERDataModule
 
 if TYPE_CHECKING:
     from scancci.train.fit import RunResult
@@ -33,17 +33,12 @@ def _device(config: TrainConfig) -> str:
 
 
 def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
-    """The test split and every available robustness subset, by table label."""
+    """The test split and every available robustness subset (opened before training)."""
     splits = datamodule.prepare()
-    transform = datamodule.transforms(False)
     sets: dict[str, Any] = {}
     if splits.test is not None and config.data.test is not None:
         sets[config.data.test.name or "test"] = splits.test
-    for source in config.data.subsets:
-        dataset = open_optional(config, source, fold=datamodule.fold, transform=transform)
-        if dataset is not None and len(dataset):
-            sets[source.label] = dataset
-    return sets
+    return {**sets, **splits.subsets}
 
 
 def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,

@@ -30,9 +30,20 @@ def test_validation_is_a_stratified_seeded_carve_of_train(tiny_config) -> None:
     assert torch.equal(train[(0, 123)][0], image)
 
 
-def test_select_on_test_is_an_explicit_quirk(tiny_config) -> None:
-    splits = _module(tiny_config("protocol.select_on_test=true")).prepare()
-    assert splits.val is splits.test
+ORIGINAL = ("protocol=original", "original.script=main_rafdb.py")  # the demo posing as RAF-DB
+
+
+def test_original_protocol_trains_on_everything_and_validates_on_test(tiny_config) -> None:
+    honest = _module(tiny_config("data.batch_size=16"))
+    original = _module(tiny_config("data.batch_size=16", *ORIGINAL))
+    splits = original.prepare()
+    assert splits.val is splits.test and len(splits.train) == 70  # no carve (main_rafdb.py:222)
+    assert len(honest.prepare().train) == 56
+    # 70 = 4 x 16 + 6: the original keeps the partial batch, the honest default drops it
+    assert len(original.train_dataloader()) == 5 and len(honest.train_dataloader()) == 3
+    steps = [type(t).__name__ for t in original.transforms(True).transforms]
+    assert steps[:3] == ["RandomHorizontalFlip", "ColorJitter", "Resize"]  # native size first
+    assert [type(t).__name__ for t in honest.transforms(True).transforms][0] == "Resize"
 
 
 def test_sampler_depends_only_on_seed_and_epoch_and_splits_across_processes() -> None:

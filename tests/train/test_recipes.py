@@ -22,7 +22,7 @@ def test_every_row_of_the_paper_table_has_a_recipe() -> None:
         assert (config.model.num_classes, config.optim.head_lr, config.optim.weight_decay) == (
             classes, head_lr, wd), name
         assert config.optim.momentum == 0.9 and not config.optim.nesterov
-        assert not config.protocol.select_on_test and not config.protocol.bn_eval_after_first_epoch
+        assert config.protocol == "honest" and config.original.script, name
 
 
 def test_recipe_details_follow_the_spec() -> None:
@@ -49,12 +49,12 @@ def test_recipe_details_follow_the_spec() -> None:
 def test_base_inheritance_and_overrides(tmp_path) -> None:
     path = tmp_path / "mine.yaml"
     path.write_text("base: rafdb\noptim: {head_lr: 0.005}\ntrainer: {epochs: 3}\n")
-    config = load_recipe(path, overrides=["data.batch_size=16", "protocol.select_on_test=true",
+    config = load_recipe(path, overrides=["data.batch_size=16", "protocol=original",
                                           "model.options.patch_layout=reference"])
     assert config.name == "mine" and config.optim.head_lr == 0.005
     assert config.optim.weight_decay == 1e-3  # inherited
     assert config.trainer.epochs == 3 and config.data.batch_size == 16
-    assert config.protocol.select_on_test
+    assert config.protocol == "original" and config.original.script == "main_rafdb.py"
     assert config.model.options == {"local_scan": "shared", "patch_layout": "reference"}
     assert TrainConfig.from_dict(config.to_dict()) == config
 

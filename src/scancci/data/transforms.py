@@ -1,9 +1,11 @@
 """Image transforms: the original SCAN-CCI recipe plus the modern augmentations users expect.
 
-Original recipe (spec section 2): resize to SxS (aspect not kept), horizontal flip p=0.5,
-ColorJitter(brightness 0.4, contrast 0.3, saturation 0.25, hue 0.05), ToTensor, normalise with
-mean = std = 0.5. Added options, all off by default: RandAugment and random erasing (the usual
-remedy for occlusion), a small random rotation and random-resized-crop. Built with
+Original recipe (spec section 2): horizontal flip p=0.5, ColorJitter(brightness 0.4, contrast
+0.3, saturation 0.25, hue 0.05), resize to SxS (aspect not kept), ToTensor, normalise with
+mean = std = 0.5. By default scancci resizes first and augments the small image
+(`resize_last=True` keeps the original's order). Added options, all off by default: RandAugment
+and random erasing (the usual remedy for occlusion), a small random rotation and
+random-resized-crop. Built with
 torchvision.transforms.v2; the geometric and colour steps run on the PIL image, as the original.
 """
 
@@ -38,9 +40,15 @@ def build_transforms(
     input_size: int = 224,
     mean: Sequence[float] = ORIGINAL_MEAN,
     std: Sequence[float] = ORIGINAL_STD,
+    resize_last: bool = False,
     **augment_options: Any,
 ) -> v2.Compose:
-    """PIL RGB image -> normalised 3 x S x S float tensor; augmentations only when `train`."""
+    """PIL RGB image -> normalised 3 x S x S float tensor; augmentations only when `train`.
+
+    The augmentations run after the resize (cheaper on large images); `resize_last` runs them
+    on the image at its native size and resizes afterwards, the original's order
+    (main_rafdb.py:114-120: flip, ColorJitter, then Resize).
+    """
     for key in augment_options:
         if key not in AUGMENT_DEFAULTS:
             raise unknown_name("augmentation option", key, AUGMENT_DEFAULTS)
@@ -52,10 +60,12 @@ def build_transforms(
     if train and options["crop_scale"] is not None:
         steps.append(v2.RandomResizedCrop(size, scale=tuple(options["crop_scale"]),
                                           antialias=True))
-    else:
+    elif not (train and resize_last):
         steps.append(v2.Resize(size, antialias=True))
     if train:
         steps.extend(_train_steps(options))
+        if resize_last and options["crop_scale"] is None:
+            steps.append(v2.Resize(size, antialias=True))
     steps += [v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
               v2.Normalize(mean=list(mean), std=list(std))]
     if train and options["random_erasing"]:

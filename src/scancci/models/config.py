@@ -100,6 +100,10 @@ def _tracing() -> bool:
 class ExpressionModel(nn.Module):
     """Base of every scancci model: a config, input checks and the shared helpers."""
 
+    # False skips the NaN/inf scan of every input (a device -> host sync per batch); scancci's
+    # trainer turns it off and checks its loss every few steps instead.
+    check_values: bool = True
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
@@ -121,7 +125,7 @@ class ExpressionModel(nn.Module):
                 f"input {x.shape[2]} x {x.shape[3]} is too small: at least {MIN_INPUT_SIZE} x "
                 f"{MIN_INPUT_SIZE}; this model was built for {self.config.input_size} x "
                 f"{self.config.input_size}")
-        if not _tracing() and not bool(torch.isfinite(x).all()):
+        if self.check_values and not _tracing() and not bool(torch.isfinite(x).all()):
             raise InvalidInputError("the input contains NaN or infinite values")
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,9 +16,13 @@ from scancci.models.config import ScanCCIOutput
 
 def scancci_loss(output: ScanCCIOutput, target: torch.Tensor, *, attention_weight: float = 0.2,
                  region_weight: float = 0.8, class_weights: torch.Tensor | None = None,
-                 label_smoothing: float = 0.0) -> torch.Tensor:
-    """The weighted loss above; `target` is int64 (B,) labels or (B, C) probabilities."""
-    _check_target(output.logits, target)
+                 label_smoothing: float = 0.0, check: bool = True) -> torch.Tensor:
+    """The weighted loss above; `target` is int64 (B,) labels or (B, C) probabilities.
+
+    `check` False skips the label-range check (a device -> host sync), for training loops
+    that checked their labels when the data was opened."""
+    if check:
+        _check_target(output.logits, target)
 
     def ce(logits: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, target, weight=class_weights,

@@ -2,8 +2,9 @@
 
 Validation: a stratified, seeded carve of the training data (`data.val_fraction`), unless the
 recipe names a validation source. The test split is kept apart and evaluated once, after
-training, on the model selected on validation; `protocol.select_on_test` (the original code's
-flaw) instead validates on the test split, and is off by default.
+training, on the model selected on validation. `protocol: original` trains on all the
+training data and validates (selects the epoch, fits the temperature) on the test split, as
+the authors' scripts do (main_rafdb.py:222); its test numbers are then optimistic.
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ def restrict(dataset: Any, transform: Callable[..., Any], config: TrainConfig) -
                              config.model.class_names)
 
 
+def uses_gpu(config: TrainConfig) -> bool:
+    """True when the run trains on CUDA devices (then loaders pin their host memory)."""
+    wanted = str(config.trainer.accelerator).lower()
+    return wanted in ("gpu", "cuda") or (wanted == "auto" and torch.cuda.is_available())
+
+
 def _identity(image: Any) -> Any:
     return image
 
@@ -133,6 +140,9 @@ def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = N
     if fold is not None:
         options.setdefault("fold", fold)
         options.setdefault("num_folds", config.data.folds)
+        options.setdefault("fold_scheme", config.data.fold_scheme)
+        if config.data.fold_lists is not None:
+            options.setdefault("fold_lists", config.data.fold_lists)
     dataset = open_dataset(source.dataset, root, split=source.split,
                            num_classes=label_space(config)[0], **options)
     return restrict(dataset, transform, config) if transform is not None else dataset
@@ -170,7 +180,8 @@ class FERDataModule(L.LightningDataModule):
     def transforms(self, train: bool) -> Callable[..., Any]:
         augment = self.config.data.augment if train else {}
         return build_transforms(train=train, input_size=self.input_size, mean=self.mean,
-                                std=self.std, **augment)
+                                std=self.std, resize_last=self.config.original_protocol,
+                                **augment)
 
     def prepare(self) -> Splits:
         """Open every split once (also usable without a Trainer)."""
@@ -219,18 +230,23 @@ class FERDataModule(L.LightningDataModule):
             parts = [restrict(part, _identity, config) for part in parts]
         train_all = parts[0] if len(parts) == 1 else ConcatDataset(parts)
         targets = [t for part in parts for t in part.targets]
-        if val is not None:
+        outside = sorted({t for t in targets if not 0 <= t < config.model.num_classes})
+        if outside:  # checked once here, so the training step needs no per-batch check
+            raise DatasetError(f"recipe {config.name!r}: training labels {outside} are outside "
+                               f"0..{config.model.num_classes - 1} (model.num_classes)")
+        if config.original_protocol:  # the authors' protocol: no carve, validate on test
+            if test is None:
+                raise DatasetError(f"--protocol original: recipe {config.name!r} has no test "
+                                   "split to select the epoch on")
+            log.warning("protocol original: selecting the epoch and fitting the temperature on "
+                        "the TEST split, as the original code did; the test number is optimistic")
+            train_idx, val = list(range(len(targets))), test
+        elif val is not None:
             train_idx = list(range(len(targets)))
         else:
             train_idx, val_idx = stratified_split(targets, data.val_fraction,
                                                   seed=config.trainer.seed)
             val = TransformedSubset(train_all, val_idx, eval_tf, targets)
-        if config.protocol.select_on_test:
-            if test is None:
-                raise DatasetError("protocol.select_on_test needs a test split")
-            log.warning("protocol.select_on_test: selecting the epoch on the TEST split, as the "
-                        "original code did; the test number is then optimistic")
-            val = test
         train = TransformedSubset(train_all, train_idx, train_tf, targets)
         if len(train) == 0:
             raise DatasetError(f"recipe {config.name!r}: no training items left")
@@ -245,9 +261,12 @@ class FERDataModule(L.LightningDataModule):
         if train:
             sampler = EpochSampler(dataset, dataset.targets, balanced=data.balance == "resample",
                                    seed=self.config.trainer.seed)
+        # the original keeps the last, partial batch; the honest default drops it (BatchNorm
+        # statistics of a batch of 1-2 images are noise)
+        drop_last = train and len(dataset) > batch and not self.config.original_protocol
         return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False,
                           num_workers=data.num_workers, persistent_workers=data.num_workers > 0,
-                          drop_last=train and len(dataset) > batch)
+                          drop_last=drop_last, pin_memory=uses_gpu(self.config))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.prepare().train, train=True)

@@ -19,7 +19,7 @@ from scancci.evaluate.report import _slug, metrics_table, recall_table, write_re
 from scancci.models import save_model
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
-from scancci.train.datamodule import FERDataModule
+from scancci.train.datamodule import FERDataModule, uses_gpu
 
 if TYPE_CHECKING:
     from scancci.train.fit import RunResult
@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def _device(config: TrainConfig) -> str:
-    wants_gpu = config.trainer.accelerator in ("gpu", "cuda", "auto")
-    return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
+    return "cuda" if uses_gpu(config) and torch.cuda.is_available() else "cpu"
 
 
 def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
@@ -75,21 +74,28 @@ def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
     return result
 
 
+def protocol_line(config: TrainConfig) -> str:
+    """What a report's first line says about how the numbers were obtained."""
+    if config.original_protocol:
+        return (f"protocol: original, as {config.original.script}: trained on all training "
+                "data, epoch selected and temperature fitted on the TEST split, BatchNorm in "
+                "eval mode from epoch 2")
+    return "protocol: honest: epoch selected on validation, test evaluated once"
+
+
 def run_report(config: TrainConfig, result: RunResult, paper: dict[str, float] | None = None,
                title: str | None = None) -> str:
     """Markdown report of one run: protocol, the one-time test table, calibration, plots."""
-    p = config.protocol
-    lines = [f"# {title or config.name}", "", config.description, "",
+    lines = [f"# {title or config.name} ({protocol_line(config)})", "", config.description, "",
              f"- model: `{config.model.name}` ({config.model.num_classes} classes), "
              f"input {config.model.input_size} px",
              f"- epochs: {result.epochs}; selected on `{result.monitor}`"
              + (f" = {100 * result.best_score:.2f}%" if result.best_score is not None else ""),
-             "- selection split: " + ("TEST (protocol.select_on_test: the original's flaw; the "
-                                      "test numbers are optimistic)" if p.select_on_test else
-                                      "validation carved from train (stratified, seeded)"
-                                      if config.data.val is None else "the recipe's val split"),
-             f"- BatchNorm in eval mode after epoch 1 (original quirk): "
-             f"{'yes' if p.bn_eval_after_first_epoch else 'no'}",
+             "- selection and calibration split: " + (
+                 "TEST (protocol original, as the authors' scripts: the test numbers are "
+                 "optimistic)" if config.original_protocol else
+                 "validation carved from train (stratified, seeded)" if config.data.val is None
+                 else "the recipe's val split"),
              f"- flip test-time augmentation: {'yes' if config.evaluation.tta_flip else 'no'}",
              ""]
     if result.results:
@@ -102,7 +108,8 @@ def run_report(config: TrainConfig, result: RunResult, paper: dict[str, float] |
     if result.calibration:
         c = result.calibration
         lines += ["## Calibration", "",
-                  f"Temperature fitted on the validation split: T = {c['temperature']:.3f}. "
+                  f"Temperature fitted on the {'TEST' if config.original_protocol else 'validation'}"
+                  f" split: T = {c['temperature']:.3f}. "
                   f"On {c['set']}: ECE {100 * c['ece_before']:.2f}% -> {100 * c['ece_after']:.2f}%"
                   f", NLL {c['nll_before']:.3f} -> {c['nll_after']:.3f}.", "",
                   "![reliability](eval/reliability.png)", ""]

@@ -25,9 +25,10 @@ from scancci.evaluate.metrics import ClassificationMetrics
 from scancci.evaluate.report import RESULTS_FILE, aggregate_table, metrics_table, read_results
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.build import model_for_training
+from scancci.train.carry import parent_optimizer
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule
-from scancci.train.final import finish_run
+from scancci.train.final import finish_run, protocol_line
 from scancci.train.module import ScanCCIModule
 from scancci.train.rundir import (
     HISTORY_FILE,
@@ -95,21 +96,26 @@ def fit(config: TrainConfig) -> RunResult:
                        primary=is_primary_process())
     if result.primary:
         (run_dir / "report.md").write_text(
-            f"# {config.name}: {config.data.folds}-fold cross-validation\n\n"
+            f"# {config.name}: {config.data.folds}-fold cross-validation "
+            f"({protocol_line(config)})\n\n"
             f"Mean ± std over folds (test split of each fold, evaluated once):\n\n"
             f"{aggregate_table([f.results for f in folds])}\n")
     return result
 
 
-def _prepare(config: TrainConfig, fold: int | None) -> tuple[torch.nn.Module, FERDataModule]:
-    """Seeded model and opened data for one run (or one fold)."""
+Prepared = tuple[torch.nn.Module, FERDataModule, Any]
+
+
+def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
+    """Seeded model, opened data and the parent's optimizer state (protocol original) for one
+    run or fold: everything that can fail on the user's input, before the first epoch."""
     seed_everything(config.trainer.seed, workers=True, verbose=False)
     model = model_for_training(config)
     mc = model.config
     datamodule = FERDataModule(config, input_size=mc.input_size, mean=mc.mean, std=mc.std,
                                fold=fold)
     datamodule.prepare()
-    return model, datamodule
+    return model, datamodule, parent_optimizer(config, model)
 
 
 def _finished(config: TrainConfig, run_dir: Path) -> RunResult:
@@ -161,16 +167,15 @@ class _EpochSeed(L.Callback):
                         workers=True, verbose=False)
 
 
-def _fit_one(config: TrainConfig, run_dir: Path,
-             prepared: tuple[torch.nn.Module, FERDataModule]) -> RunResult:
+def _fit_one(config: TrainConfig, run_dir: Path, prepared: Prepared) -> RunResult:
     t = config.trainer
-    model, datamodule = prepared
+    model, datamodule, parent = prepared
     datamodule.config = config  # the resumed config may differ in where/how long it runs
     splits = datamodule.prepare()
     weights = None
     if config.data.balance == "reweight":
         weights = class_balanced_weights(splits.class_counts, beta=config.data.reweight_beta)
-    module = ScanCCIModule(model, config, class_weights=weights)
+    module = ScanCCIModule(model, config, class_weights=weights, parent_optimizer=parent)
     mode = "min" if "loss" in t.monitor else "max"
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", filename="best", monitor=t.monitor, mode=mode,

@@ -3,6 +3,11 @@
 The network itself never imports Lightning (export and serving stay light); this wrapper
 adds the loss, per-stage torchmetrics (accumulated over the epoch, names like `val/acc`),
 SGD with per-group learning rates and the per-epoch decay of the original recipe.
+
+The training step never waits for the GPU: no `.item()`, `bool(tensor)` or `int(tensor)`.
+Labels are checked when the data is opened; a non-finite loss is recorded on the device and
+checked every `trainer.log_every_n_steps` steps and at the end of each epoch. Per-step losses
+are logged without an all-reduce; epoch values and torchmetrics sync once per epoch.
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ class TrainingDivergedError(ScanCCIError):
 
 
 def _stage_metrics(num_classes: int, stage: str) -> MetricCollection:
+    # validate_args=False: torchmetrics' per-update range checks are host syncs; labels were
+    # checked when the data was opened and predictions are argmaxes
+    kwargs = {"num_classes": num_classes, "validate_args": False}
     return MetricCollection(
-        {"acc": MulticlassAccuracy(num_classes=num_classes, average="micro"),
-         "bacc": MulticlassAccuracy(num_classes=num_classes, average="macro"),
-         "f1": MulticlassF1Score(num_classes=num_classes, average="macro")},
+        {"acc": MulticlassAccuracy(average="micro", **kwargs),
+         "bacc": MulticlassAccuracy(average="macro", **kwargs),
+         "f1": MulticlassF1Score(average="macro", **kwargs)},
         prefix=f"{stage}/",
     )
 
@@ -56,11 +64,16 @@ class ScanCCIModule(L.LightningModule):
     """Training wrapper of a scancci model (SCAN-CCI or a plain baseline)."""
 
     def __init__(self, model: nn.Module, config: TrainConfig,
-                 class_weights: torch.Tensor | None = None) -> None:
+                 class_weights: torch.Tensor | None = None,
+                 parent_optimizer: Any | None = None) -> None:
         super().__init__()
         self.model = model
         self.config = config
+        self.parent_optimizer = parent_optimizer  # carry.ParentOptimizer (protocol original)
         self.register_buffer("class_weights", class_weights, persistent=False)
+        self.register_buffer("nonfinite_steps", torch.zeros((), dtype=torch.long),
+                             persistent=False)
+        self._first_unchecked = 0  # first batch index since the last finite-loss check
         num_classes = model.config.num_classes
         # keys "train_metrics"...: ModuleDict keys may not shadow nn.Module.train
         self.metrics = nn.ModuleDict({f"{s}_metrics": _stage_metrics(num_classes, s) for s in STAGES})
@@ -74,27 +87,48 @@ class ScanCCIModule(L.LightningModule):
         loss_cfg = self.config.loss
         loss = scancci_loss(output, targets, attention_weight=loss_cfg.attention_weight,
                             region_weight=loss_cfg.region_weight, class_weights=self.class_weights,
-                            label_smoothing=loss_cfg.label_smoothing)
+                            label_smoothing=loss_cfg.label_smoothing, check=False)
         hard = targets.argmax(dim=1) if targets.ndim == 2 else targets  # soft labels -> argmax
         metrics = self.metrics[f"{stage}_metrics"]
         metrics.update(output.logits.detach().float(), hard)
-        sync = True  # epoch values averaged over DDP processes (a scalar: cheap)
-        self.log(f"{stage}/loss", loss.detach(), on_step=stage == "train", on_epoch=True,
-                 prog_bar=True, sync_dist=sync, batch_size=len(images))
+        if stage == "train":  # this process's value, logged every N steps: no all-reduce
+            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False,
+                     batch_size=len(images))
+        # epoch means over every DDP process (one scalar all-reduce per epoch)
+        self.log(f"{stage}/loss", loss.detach(), on_step=False, on_epoch=True, prog_bar=True,
+                 sync_dist=True, batch_size=len(images))
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val",
-                      sync_dist=sync, batch_size=len(images))
+                      batch_size=len(images))
         return loss
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         loss = self._step(batch, "train")
-        if not torch.isfinite(loss):
-            lrs = ", ".join(f"{g['name']} {g['lr']:.2g}" for g in self.optimizers().param_groups)
-            raise TrainingDivergedError(
-                f"the training loss became {loss.item()} at epoch {self.current_epoch}, batch "
-                f"{batch_idx} (learning rates: {lrs}). Lower optim.head_lr / optim.trunk_lr, "
-                "use --precision 32-true, or check the data for broken images; the last good "
-                "checkpoint is checkpoints/last.ckpt in the run folder")
+        self.nonfinite_steps += (~torch.isfinite(loss.detach())).long()  # stays on the device
+        if (batch_idx + 1) % max(self.config.trainer.log_every_n_steps, 1) == 0:
+            self._check_finite(batch_idx)
         return loss
+
+    def _check_finite(self, batch_idx: int) -> None:
+        """Stop when a loss since the last check was NaN or infinite (one host sync)."""
+        first, self._first_unchecked = self._first_unchecked, batch_idx + 1
+        if not int(self.nonfinite_steps):
+            return
+        lrs = ", ".join(f"{g['name']} {g['lr']:.2g}" for g in self.optimizers().param_groups)
+        raise TrainingDivergedError(
+            f"the training loss became nan or infinite at epoch {self.current_epoch}, in batches "
+            f"{first}-{batch_idx} (learning rates: {lrs}). Lower optim.head_lr / "
+            "optim.trunk_lr, use --precision 32-true, or check the data for broken images; the "
+            "last good checkpoint is checkpoints/last.ckpt in the run folder")
+
+    def on_train_epoch_end(self) -> None:
+        self._check_finite(self.trainer.num_training_batches - 1)
+        self._first_unchecked = 0
+
+    def on_fit_start(self) -> None:
+        self.model.check_values = False  # the input NaN scan is a host sync; the loss is checked
+
+    def on_fit_end(self) -> None:
+        self.model.check_values = True
 
     def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "val")
@@ -107,6 +141,8 @@ class ScanCCIModule(L.LightningModule):
         optimizer = torch.optim.SGD(optimizer_groups(self.model, self.config),
                                     momentum=optim.momentum, nesterov=optim.nesterov,
                                     weight_decay=optim.weight_decay)
+        if self.parent_optimizer is not None:  # the original's fine-tuning: the parent's lrs,
+            self.parent_optimizer.apply(optimizer, self.model)  # weight decay and momentum
         # every lr x lr_decay after each epoch (the original's 0.95); 1.0 keeps them constant
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=optim.lr_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler,
@@ -114,7 +150,9 @@ class ScanCCIModule(L.LightningModule):
 
     # Train-mode control: the original's BatchNorm quirk, and frozen layers when probing.
     def _fix_train_mode(self) -> None:
-        quirk = self.config.protocol.bn_eval_after_first_epoch and self.current_epoch >= 1
+        # the original never switches back to train mode after its first validation
+        # (main_rafdb.py:317-319, no .train() call in train()): BatchNorm frozen from epoch 2
+        quirk = self.config.original_protocol and self.current_epoch >= 1
         if quirk or self.config.model.linear_probe:
             self.model.eval()
 

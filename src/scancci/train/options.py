@@ -21,7 +21,7 @@ FLAG_KEYS = {
     "accumulate": "trainer.accumulate_grad_batches", "seed": "trainer.seed",
     "workers": "data.num_workers", "init_from": "model.init_from",
     "backbone_weights": "model.backbone_weights", "model": "model.name",
-    "input_size": "model.input_size",
+    "input_size": "model.input_size", "protocol": "protocol",
 }
 
 
@@ -65,11 +65,13 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool
                         help="train only a new classifier on the frozen network")
     parser.add_argument("--classes", help="comma-separated class names of your label set "
                         "(canonical names, e.g. neutral,happy,sad)")
+    parser.add_argument("--protocol", help="honest (default: select and calibrate on a "
+                        "validation carve) or original (the authors' protocol exactly, for "
+                        "recipes with an original script; see docs/training.md)")
     parser.add_argument("--tta", action="store_true", help="flip test-time augmentation")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        dest="overrides", help="any config key, e.g. optim.head_lr=0.001 or "
-                        "protocol.select_on_test=true (the original's flawed protocol)")
+                        dest="overrides", help="any config key, e.g. optim.head_lr=0.001")
 
 
 def _data_overrides(items: list[str]) -> list[str]:

@@ -32,7 +32,8 @@ def load_recipe(name_or_path: str | Path, overrides: list[str] | None = None) ->
     """The TrainConfig of a packaged recipe name or of a YAML file, with dotted overrides."""
     data = _resolve(str(name_or_path), 0)
     config = TrainConfig.from_dict(data)
-    return config.with_overrides(overrides) if overrides else config
+    config = config.with_overrides(overrides) if overrides else config
+    return config.for_protocol(overrides)
 
 
 def _resolve(name_or_path: str, depth: int) -> dict[str, Any]:

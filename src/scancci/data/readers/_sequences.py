@@ -2,8 +2,10 @@
 
 Protocol (spec section 4): from every labelled sequence (neutral onset -> apex) keep the last
 `last_frames` frames with the sequence's label and, optionally, the first frame as neutral.
-Folds: subjects sorted by id and dealt round-robin into `num_folds` folds, so that no subject
-is on both sides; split "test" is fold `fold`, "train" the other folds, "all" everything.
+Folds: subjects sorted by id and dealt round-robin into `num_folds` folds (`fold_scheme`
+"round_robin"), or cut into contiguous blocks of the sorted ids ("contiguous": the original's
+Oulu-CASIA folds, 8 identities each of 80, dataset/oulucasia_dataset_cv.py:77), so that no
+subject is on both sides; split "test" is fold `fold`, "train" the other folds, "all" everything.
 """
 
 from __future__ import annotations
@@ -33,12 +35,22 @@ def protocol_frames(frames: list[Path], label: int, subject: str, *, last_frames
     return items
 
 
-def fold_of_subjects(subjects: list[str], num_folds: int) -> dict[str, int]:
-    """Subject id -> fold, round-robin over the sorted ids."""
-    return {subject: index % num_folds for index, subject in enumerate(sorted(set(subjects)))}
+FOLD_SCHEMES = ("round_robin", "contiguous")
 
 
-def select_split(items: list[Item], split: str, fold: int, num_folds: int) -> list[Item]:
+def fold_of_subjects(subjects: list[str], num_folds: int, scheme: str = "round_robin"
+                     ) -> dict[str, int]:
+    """Subject id -> fold: round-robin over the sorted ids, or contiguous blocks of them."""
+    if scheme not in FOLD_SCHEMES:
+        raise InvalidInputError(f"unknown fold_scheme {scheme!r}; valid: {', '.join(FOLD_SCHEMES)}")
+    ordered = sorted(set(subjects))
+    if scheme == "contiguous":
+        return {s: index * num_folds // len(ordered) for index, s in enumerate(ordered)}
+    return {subject: index % num_folds for index, subject in enumerate(ordered)}
+
+
+def select_split(items: list[Item], split: str, fold: int, num_folds: int,
+                 scheme: str = "round_robin") -> list[Item]:
     """Items of split "all", "train" (every fold but `fold`) or "test" (fold `fold`)."""
     if num_folds < 2:
         raise InvalidInputError(f"num_folds must be >= 2, got {num_folds}")
@@ -46,6 +58,6 @@ def select_split(items: list[Item], split: str, fold: int, num_folds: int) -> li
         raise InvalidInputError(f"fold must be in 0..{num_folds - 1}, got {fold}")
     if split == "all":
         return items
-    folds = fold_of_subjects([item.subject for item in items], num_folds)
+    folds = fold_of_subjects([item.subject for item in items], num_folds, scheme)
     want_test = split == "test"
     return [item for item in items if (folds[item.subject] == fold) == want_test]

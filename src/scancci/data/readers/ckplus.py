@@ -6,6 +6,10 @@ Layout: `ROOT/cohn-kanade-images/S005/001/S005_001_00000001.png ...` and
 Protocol: last 3 frames of each labelled sequence plus its first frame as neutral; sequences
 without an emotion file are unlabelled and excluded (counted). Splits: "all", and "train" /
 "test" of 10 subject-independent folds (`fold`, `num_folds`). 8 classes by default.
+`fold_lists`: a folder with the original's fold files `train_ids_<k>.csv` / `test_ids_<k>.csv`
+(one frame name per line, e.g. S005_001_00000011.png; main_ckplus.py:53-56): those frames, with
+their sequence's label, plus each listed sequence's first frame as neutral
+(dataset/ckplus_dataset_cv.py:108-118).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scancci.data.base import FERDataset, ProblemLog, make_dataset
-from scancci.data.label_maps import CKPLUS_TO_CANONICAL
+from scancci.data.label_maps import CKPLUS_TO_CANONICAL, NEUTRAL
 from scancci.data.readers._common import (
     check_split,
     image_files,
@@ -22,6 +26,7 @@ from scancci.data.readers._common import (
     resolve_num_classes,
 )
 from scancci.data.readers._sequences import Item, protocol_frames, select_split
+from scancci.errors import DatasetError
 
 SPLITS = ("all", "train", "test")
 LAYOUT = ("ROOT/cohn-kanade-images/Sxxx/yyy/*.png and "
@@ -76,6 +81,38 @@ def _sequence_items(root: Path, log: ProblemLog, last_frames: int, neutral_first
     return items
 
 
+def _listed_items(root: Path, list_file: Path, log: ProblemLog) -> list[Item]:
+    """The frames an original fold file names, and each named sequence's first frame."""
+    images = require_dir(root / "cohn-kanade-images", "ckplus", LAYOUT)
+    if not list_file.is_file():
+        raise DatasetError(f"ckplus fold list {list_file} does not exist: data.fold_lists must "
+                           "hold train_ids_<k>.csv and test_ids_<k>.csv for every fold")
+    items: list[Item] = []
+    missing: list[str] = []
+    labels: dict[Path, int | None] = {}
+    for key in (line.strip() for line in list_file.read_text().splitlines()):
+        if not key:
+            continue
+        subject, _, rest = key.partition("_")
+        sequence = images / subject / rest.partition("_")[0]
+        frame = sequence / key
+        if sequence not in labels:
+            emotion = sorted((root / "Emotion" / subject / sequence.name).glob("*_emotion.txt"))
+            labels[sequence] = read_emotion_file(emotion[0], log) if emotion else None
+            if labels[sequence] is not None and frame.is_file():
+                items.append(Item(image_files(sequence, log)[0], NEUTRAL, subject))  # onset
+        if not frame.is_file() or labels[sequence] is None:
+            missing.append(key)
+            continue
+        items.append(Item(frame, labels[sequence], subject))
+    if missing:
+        raise DatasetError(
+            f"ckplus fold list {list_file}: {len(missing)} entries name frames missing or "
+            f"unlabelled under {root} (first: {', '.join(missing[:3])}): check the CK+ folder "
+            "and data.fold_lists")
+    return items
+
+
 def open_ckplus(
     root: str | Path,
     *,
@@ -83,17 +120,23 @@ def open_ckplus(
     num_classes: int | None = None,
     fold: int = 0,
     num_folds: int = 10,
+    fold_scheme: str = "round_robin",
+    fold_lists: str | Path | None = None,
     last_frames: int = 3,
     neutral_first: bool = True,
     **kwargs: Any,
 ) -> FERDataset:
-    """CK+ frames by the last-3-frames protocol; `split` "train"/"test" of fold `fold`."""
+    """CK+ frames by the last-3-frames protocol; `split` "train"/"test" of fold `fold`
+    (subjects dealt by `fold_scheme`, or the frames named by the original's `fold_lists`)."""
     root = Path(root)
     check_split("ckplus", split, SPLITS)
     num_classes = resolve_num_classes("ckplus", num_classes, 8)
     log = ProblemLog()
-    items = _sequence_items(root, log, last_frames, neutral_first)
-    items = select_split(items, split, fold, num_folds)
+    if fold_lists is not None and split != "all":
+        items = _listed_items(root, Path(fold_lists) / f"{split}_ids_{fold}.csv", log)
+    else:
+        items = _sequence_items(root, log, last_frames, neutral_first)
+        items = select_split(items, split, fold, num_folds, fold_scheme)
     kept = [item for item in items if item.label < num_classes]
     if len(kept) < len(items):
         log.exclude("contempt (7-class view)", len(items) - len(kept))

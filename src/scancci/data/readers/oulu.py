@@ -4,7 +4,8 @@ Layout: `ROOT/.../<camera VL|NI>/<lighting Strong|Weak|Dark>/P001/<Emotion>/000.
 (OriginalImg or the cropped release), emotions Anger, Disgust, Fear, Happiness, Sadness,
 Surprise. `camera` and `lighting` pick one condition (default VL / Strong, the usual choice;
 None keeps all). Protocol: last 3 frames of each sequence plus its first frame as neutral
-(7 classes). Splits: "all", and "train" / "test" of 10 subject-independent folds.
+(7 classes). Splits: "all", and "train" / "test" of 10 subject-independent folds
+(`fold_scheme` "contiguous": the original's blocks of 8 consecutive subjects).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def open_oulu(
     lighting: str | None = "Strong",
     fold: int = 0,
     num_folds: int = 10,
+    fold_scheme: str = "round_robin",
     last_frames: int = 3,
     neutral_first: bool = True,
     **kwargs: Any,
@@ -75,7 +77,7 @@ def open_oulu(
                 continue
             items += protocol_frames(frames, label, subject.name, last_frames=last_frames,
                                      neutral_first=neutral_first)
-    items = select_split(items, split, fold, num_folds)
+    items = select_split(items, split, fold, num_folds, fold_scheme)
     return make_dataset([(i.path, i.label) for i in items], log, num_classes=num_classes,
                         name="oulu", root=root, split=split,
                         subjects=[i.subject for i in items], **kwargs)

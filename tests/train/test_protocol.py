@@ -43,6 +43,7 @@ def test_bad_protocol_inputs_are_one_line_errors(tiny_faces, tmp_path, capsys) -
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no counterpart" in err and "demo" in err
     assert main([*base, "--recipe", "rafdb", "--set", "protocol.select_on_test=true"]) == 2
+    assert "protocol=original" in capsys.readouterr().err  # the old flags point to the switch
     assert not (tmp_path / "r").exists()
 
 
@@ -137,3 +138,26 @@ def test_reports_state_the_protocol_in_their_first_line(tiny_config) -> None:
 
     honest = run_report(tiny_config(*quick), original)  # the same results, honest settings
     assert "protocol: honest" in honest.splitlines()[0]
+
+
+def test_carried_optimizer_state_from_a_scancci_run_folder(tiny_config, tmp_path) -> None:
+    """A scancci parent: the SGD state of its selected epoch (checkpoints/best.ckpt)."""
+    from scancci.train.build import build_model
+    from scancci.train.carry import parent_optimizer
+    from scancci.train.module import ScanCCIModule
+
+    parent = fit(tiny_config("trainer.epochs=1", "data.subsets=[]", "evaluation.calibrate=false",
+                             run="parent"))
+    saved = torch.load(parent.run_dir / "checkpoints" / "best.ckpt", map_location="cpu",
+                       weights_only=True)["optimizer_states"][0]
+    config = tiny_config(*ORIGINAL, "original.carry_optimizer=true",
+                         f"model.init_from={parent.run_dir}", "optim.head_lr=0.5", run="child")
+    model = build_model(config)
+    ours = ScanCCIModule(model, config, parent_optimizer=parent_optimizer(config, model)
+                         ).configure_optimizers()["optimizer"]
+    assert [g["lr"] for g in ours.param_groups] == [g["lr"] for g in saved["param_groups"]]
+    first = ours.param_groups[0]["params"][0]
+    assert torch.equal(ours.state[first]["momentum_buffer"], saved["state"][0]["momentum_buffer"])
+    with pytest.raises(Exception, match="no optimizer state to carry"):
+        parent_optimizer(tiny_config(*ORIGINAL, "original.carry_optimizer=true",
+                                     f"model.init_from={parent.model_path}", run="bare"), model)

@@ -221,6 +221,12 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     parts = key.split(".")
     node: Any = data
     for depth, part in enumerate(parts):
+        if not isinstance(node, (dict, list)):
+            where = ".".join(parts[:depth])
+            hint = (" (protocol is one switch now: protocol=original or protocol=honest)"
+                    if where == "protocol" else "")
+            raise InvalidInputError(f"config key {where!r} holds a value, not a section: "
+                                    f"{key!r} does not exist{hint}")
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
             index: Any = int(part)
         elif isinstance(node, dict) and (part in node or _free_form(parts[:depth])):

@@ -96,6 +96,9 @@ def demo_report(result: DemoResult, overlay: Path, s: DemoSettings) -> str:
              "surgical-style mask",
              "- SGD (momentum 0.9, lr x0.95 per epoch), trunk lr 1e-2 for both; head lr 5e-2 for "
              "SCAN-CCI, 1e-2 for the plain model (its un-normalised linear head diverges at 5e-2)",
+             f"- ONE seed ({s.seed}): the figures move by several points between seeds and "
+             "CPUs, so this table does not say which model is better; "
+             "`benchmarks/demo_seeds.py` reports mean ± std over seeds",
              "",
              "## Accuracy (%) on the test sets", "",
              "| model | " + " | ".join(SETS) + " | balanced acc. (clean) | macro-F1 (clean) |",

@@ -142,7 +142,7 @@ def test_reports_state_the_protocol_in_their_first_line(tiny_config) -> None:
 
 def test_carried_optimizer_state_from_a_scancci_run_folder(tiny_config, tmp_path) -> None:
     """A scancci parent: the SGD state of its selected epoch (checkpoints/best.ckpt)."""
-    from scancci.train.build import build_model
+    from scancci.train.build import model_for_training
     from scancci.train.carry import parent_optimizer
     from scancci.train.module import ScanCCIModule
 
@@ -152,7 +152,7 @@ def test_carried_optimizer_state_from_a_scancci_run_folder(tiny_config, tmp_path
                        weights_only=True)["optimizer_states"][0]
     config = tiny_config(*ORIGINAL, "original.carry_optimizer=true",
                          f"model.init_from={parent.run_dir}", "optim.head_lr=0.5", run="child")
-    model = build_model(config)
+    model = model_for_training(config)
     ours = ScanCCIModule(model, config, parent_optimizer=parent_optimizer(config, model)
                          ).configure_optimizers()["optimizer"]
     assert [g["lr"] for g in ours.param_groups] == [g["lr"] for g in saved["param_groups"]]

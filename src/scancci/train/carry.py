@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from scancci.errors import CheckpointError, InvalidInputError
+from scancci.models.reference import _map_attention, _map_region, read_original_checkpoint
 from scancci.train.config import TrainConfig
 
 HYPER = ("lr", "momentum", "weight_decay", "dampening", "nesterov")
@@ -93,8 +94,6 @@ def _from_run(checkpoint: Path, model: nn.Module) -> ParentOptimizer:
 
 def _from_original(path: Path, model: nn.Module) -> ParentOptimizer:
     """An original parent: groups base, attention, region, state indexed over their params."""
-    from scancci.models.reference import _map_attention, _map_region, read_original_checkpoint
-
     data = read_original_checkpoint(path)
     saved = data.get("optimizer")
     if not isinstance(saved, dict) or len(saved.get("param_groups", [])) != 3:

@@ -62,7 +62,7 @@ def test_api_and_cli_share_the_registry_evaluation_split(faces, saved_model, tmp
     assert {r.split for r in rows.values()} == {"test"}
     assert rows["test"].num_samples == 14
     assert main(["evaluate", "--model", str(saved_model), "--data", str(faces["clean"]),
-                 "--subsets", "none", "--no-progress", "--out", str(tmp_path / "cli")]) == 0
+                 "--subsets", "none", "--quiet", "--out", str(tmp_path / "cli")]) == 0
     assert "| test | test | 14 |" in capsys.readouterr().out
     cli = json.loads((tmp_path / "cli" / "results.json").read_text())["sets"]["test"]
     api = json.loads((tmp_path / "api" / "results.json").read_text())["sets"]["test"]

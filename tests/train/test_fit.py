@@ -102,7 +102,7 @@ def test_missing_subset_data_fails_before_the_first_epoch(tiny_faces, tmp_path, 
     out = tmp_path / "run"
     code = main(["train", "--recipe", "demo", "--data", str(tiny_faces["clean"]), "--out",
                  str(out), "--epochs", "1", "--model", "scancci_mobilenetv2", "--input-size",
-                 "64", "--no-progress"])
+                 "64", "--quiet"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "cannot start" in err and "'occluded'" in err and "'masked'" in err

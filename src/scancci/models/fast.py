@@ -1,0 +1,248 @@
+"""The fast inference path: `optimize_for_inference(model)` -> an eval-only copy, same logits.
+
+What it changes (the eager model stays the reference; tests check parity for both SCAN variants
+and both layouts):
+- BatchNorm folded into the trunk's convolutions; channels-last memory end to end.
+- SCAN's PReLU -> BatchNorm -> sigmoid run as one multiplier/shift pass on the conv output:
+  BN(PReLU(z)) = z * (scale if z >= 0 else scale * slope) + shift.
+- Shared local SCAN (one conv for the 25 regions): ONE 3x3 convolution over the whole stride-8
+  map, minus the taps that cross a region border (what the per-region zero padding removes),
+  instead of one convolution per region shape. oneDNN runs a 28 x 28 map about twice as fast
+  per FLOP as 6 x 6 regions stacked in the batch, and the border taps are a few 1 x 3 and 1 x 1
+  convolutions on the 8 border rows and columns. The original's bottom-strip layout
+  ("reference") is first rearranged into a grid (its regions become sub-blocks of the map).
+- Independent local SCANs (25 weight sets) keep their batched matrix product.
+- bf16: the same module under CPU autocast, where the CPU has native bf16 (AVX512-BF16 or AMX);
+  elsewhere oneDNN emulates bf16 about 100x slower than fp32, so fp32 runs instead and one line
+  says so.
+torch.compile (Inductor, freezing) was measured on the development machine (AMD EPYC, AVX2, 2
+cores) and did not pay: see docs/model.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from scancci.errors import unknown_name
+from scancci.models.config import ExpressionModel, ScanCCIOutput
+from scancci.models.regions import (axis_sizes, check_layout, extract_regions, paste_regions,
+                                    region_groups)
+from scancci.models.scan import SCANBlock, SharedLocalSCAN
+from scancci.models.scancci import ScanCCI
+
+log = logging.getLogger(__name__)
+PRECISIONS = ("fp32", "bf16")
+CL = torch.channels_last
+
+
+def bf16_native() -> bool:
+    """True where oneDNN runs bf16 in hardware (AVX512-BF16 or AMX), not emulated."""
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def resolve_precision(precision: str) -> str:
+    """The precision that will run: bf16 falls back to fp32 (one line) without native bf16."""
+    if precision not in PRECISIONS:
+        raise unknown_name("precision", precision, PRECISIONS)
+    if precision == "bf16" and not bf16_native():
+        log.warning("scancci: this CPU has no native bf16 (AVX512-BF16/AMX; capability %s): "
+                    "running the fp32 fast path", torch.backends.cpu.get_cpu_capability())
+        return "fp32"
+    return precision
+
+
+def optimize_for_inference(model: ExpressionModel, precision: str = "fp32") -> ExpressionModel:
+    """An eval-only copy of `model` with fused, channels-last kernels (the model is not changed)."""
+    precision = resolve_precision(precision)
+    if isinstance(model, ScanCCI):
+        return FastScanCCI(model, precision).eval()
+    return FastModel(model, precision).eval()
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """Fold every eval BatchNorm2d into the Conv2d before it, in place (Sequential or convN/bnN)."""
+    for child in module.children():
+        fold_batchnorm(child)
+    names = list(module._modules)
+    pairs = zip(names, names[1:]) if isinstance(module, nn.Sequential) else \
+        ((n, "bn" + n[4:]) for n in names if n.startswith("conv") and "bn" + n[4:] in names)
+    for conv_name, bn_name in list(pairs):
+        conv, bn = module._modules[conv_name], module._modules[bn_name]
+        if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+            module._modules[conv_name] = fuse_conv_bn_eval(conv, bn)
+            module._modules[bn_name] = nn.Identity()
+    return module
+
+
+def _eval_copy(module: nn.Module) -> nn.Module:
+    """A frozen eval-mode copy with BatchNorm folded, channels-last."""
+    module = fold_batchnorm(copy.deepcopy(module).eval())
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module.to(memory_format=CL)
+
+
+class _FastBase(ExpressionModel):
+    """Eval-only: the config and input checks of the source model, autocast for bf16."""
+
+    def __init__(self, model: ExpressionModel, precision: str) -> None:
+        super().__init__(copy.deepcopy(model.config))
+        self.precision = precision
+
+    def train(self, mode: bool = True) -> _FastBase:
+        if mode:
+            raise RuntimeError("an optimize_for_inference() model is eval-only: train the "
+                               "original model")
+        return super().train(False)
+
+    def forward(self, x: torch.Tensor, return_attention: bool = False) -> ScanCCIOutput:
+        self.check_input(x)
+        x = x.contiguous(memory_format=CL)
+        with torch.no_grad(), torch.autocast("cpu", torch.bfloat16,
+                                             enabled=self.precision == "bf16"):
+            return self.run(x, return_attention)
+
+    def run(self, x: torch.Tensor, return_attention: bool) -> ScanCCIOutput:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"precision={self.precision!r}"
+
+
+class FastModel(_FastBase):
+    """Any other scancci model (plain baselines): BatchNorm folded, channels-last."""
+
+    def __init__(self, model: ExpressionModel, precision: str) -> None:
+        super().__init__(model, precision)
+        self.model = _eval_copy(model)
+
+    def run(self, x: torch.Tensor, return_attention: bool) -> ScanCCIOutput:
+        return self.model(x, return_attention=return_attention)
+
+
+class FusedSCANGate(nn.Module):
+    """Sigmoid(BN(PReLU(z))) of a SCAN block as one pass over the conv output z (eval BN)."""
+
+    def __init__(self, block: SCANBlock) -> None:
+        super().__init__()
+        conv, prelu, bn = block.attention[0], block.attention[1], block.attention[2]
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        shape = (1, -1, 1, 1)
+        self.register_buffer("weight", conv.weight.detach().clone().contiguous(memory_format=CL))
+        self.register_buffer("pos", scale.detach().reshape(shape).clone())
+        self.register_buffer("neg", (scale * prelu.weight).detach().reshape(shape).clone())
+        self.register_buffer("shift", (bn.bias - bn.running_mean * scale).detach().reshape(shape))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Conv output B x C x h x w -> attention A in [0, 1] (z is overwritten)."""
+        mult = torch.where(z >= 0, self.pos, self.neg)
+        return z.mul_(mult).add_(self.shift).sigmoid_()
+
+
+def border_rows(n: int) -> torch.Tensor:
+    """First map row (or column) of regions 2..5 along an axis of n cells."""
+    s, _ = axis_sizes(n)
+    return torch.arange(1, 5) * s
+
+
+def remove_border_taps(z: torch.Tensor, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """conv3x3(x) over the whole map -> as if each grid region were zero-padded on its own.
+
+    The taps to remove are those whose input cell lies in another region: one kernel row across
+    each horizontal border, one kernel column across each vertical border, and the corner taps
+    that cross both (removed twice by the first two, so added back once). In place on z.
+    """
+    rows, cols = border_rows(x.shape[2]), border_rows(x.shape[3])
+    # across horizontal borders: row b-1 sees row b through kernel row 2; row b sees b-1 via row 0
+    for dst, src, k in ((rows - 1, rows, 2), (rows, rows - 1, 0)):
+        z[:, :, dst] -= F.conv2d(x[:, :, src], weight[:, :, k:k + 1], padding=(0, 1))
+    for dst, src, k in ((cols - 1, cols, 2), (cols, cols - 1, 0)):
+        z[:, :, :, dst] -= F.conv2d(x[:, :, :, src], weight[:, :, :, k:k + 1], padding=(1, 0))
+    for r_dst, r_src, i in ((rows - 1, rows, 2), (rows, rows - 1, 0)):
+        for c_dst, c_src, j in ((cols - 1, cols, 2), (cols, cols - 1, 0)):
+            corner = x[:, :, r_src[:, None], c_src[None, :]]  # B x C x 4 x 4
+            z[:, :, r_dst[:, None], c_dst[None, :]] += F.conv2d(corner, weight[:, :, i:i + 1, j:j + 1])
+    return z
+
+
+def reference_as_grid(x: torch.Tensor) -> torch.Tensor:
+    """The original's bottom strip rearranged so that its regions are grid sub-blocks.
+
+    Reference bottom region j, cell (i, k) is map cell (24 + j, 6i + k); in the grid it sits at
+    (24 + i, 6j + k): a transpose of (i, j) inside rows 24-27, columns 0-23.
+    """
+    b, c = x.shape[:2]
+    out = x.clone(memory_format=CL)
+    strip = x[:, :, 24:28, :24].reshape(b, c, 4, 4, 6)  # B x C x j x i x k
+    out[:, :, 24:28, :24] = strip.transpose(2, 3).reshape(b, c, 4, 24)
+    return out
+
+
+class FastAttention(nn.Module):
+    """The attention branch with fused SCAN gates and, for the shared variant, one local conv."""
+
+    def __init__(self, branch: nn.Module) -> None:
+        super().__init__()
+        self.patch_layout = branch.patch_layout
+        self.global_gate = FusedSCANGate(branch.global_scan)
+        self.shared = isinstance(branch.local_scan, SharedLocalSCAN)
+        if self.shared:
+            self.local_gate = FusedSCANGate(branch.local_scan.block)
+        else:
+            self.local_scan = copy.deepcopy(branch.local_scan).eval().requires_grad_(False)
+        self.fc = copy.deepcopy(branch.fc).requires_grad_(False)
+
+    def forward(self, x: torch.Tensor, return_attention: bool
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+        """B x C x H x W (channels-last) -> (B x classes, attention maps or None)."""
+        h, w = x.shape[2], x.shape[3]
+        check_layout(self.patch_layout, h, w)
+        pooled, local_maps = self._shared(x) if self.shared else self._independent(x)
+        a = self.global_gate(F.conv2d(x, self.global_gate.weight, padding=1))
+        features = torch.cat([pooled.max(dim=1).values, (a * x).mean(dim=(2, 3))], dim=1)
+        logits = self.fc(F.normalize(features.float(), p=2, dim=1))
+        if not return_attention:
+            return logits, None
+        return logits, {"global": a.mean(dim=1).float(),
+                        "local": paste_regions(local_maps, h, w, self.patch_layout).float()}
+
+    def _shared(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One conv over the map with the border taps removed -> (B x 25 x C, region maps)."""
+        if self.patch_layout == "reference":
+            x = reference_as_grid(x)
+        weight = self.local_gate.weight
+        a = self.local_gate(remove_border_taps(F.conv2d(x, weight, padding=1), x, weight))
+        regions = extract_regions((a * x).permute(0, 2, 3, 1))  # grid layout, B x R x h x w x C
+        pooled = torch.cat([g.mean(dim=(2, 3)) for g in regions], dim=1)
+        maps = extract_regions(a.mean(dim=1, keepdim=True).permute(0, 2, 3, 1))
+        return pooled, [m[..., 0] for m in maps]
+
+    def _independent(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """25 SCANs: the batched matrix product per region shape (eval BatchNorm)."""
+        groups = extract_regions(x.permute(0, 2, 3, 1), self.patch_layout)
+        specs = region_groups(x.shape[2], x.shape[3], self.patch_layout)
+        results = [self.local_scan(g, s) for g, s in zip(groups, specs, strict=True)]
+        return torch.cat([p for p, _ in results], dim=1), [m for _, m in results]
+
+
+class FastScanCCI(_FastBase):
+    """SCAN-CCI for inference: folded trunk, fused attention branch, the same outputs."""
+
+    def __init__(self, model: ScanCCI, precision: str) -> None:
+        super().__init__(model, precision)
+        self.trunk = _eval_copy(model.trunk)
+        self.attention = FastAttention(model.attention.eval())
+        self.cci = _eval_copy(model.cci)
+
+    def run(self, x: torch.Tensor, return_attention: bool) -> ScanCCIOutput:
+        f8, f16 = self.trunk(x)
+        attention_logits, maps = self.attention(f8, return_attention)
+        region_logits = self.cci(f16).float()  # B x 4 x C
+        stacked = torch.cat([attention_logits.unsqueeze(1), region_logits], dim=1)
+        return ScanCCIOutput(stacked.mean(dim=1), attention_logits, region_logits, maps)

@@ -31,8 +31,13 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from scancci.errors import unknown_name
 from scancci.models.config import ExpressionModel, ScanCCIOutput
-from scancci.models.regions import (axis_sizes, check_layout, extract_regions, paste_regions,
-                                    region_groups)
+from scancci.models.regions import (
+    axis_sizes,
+    check_layout,
+    extract_regions,
+    paste_regions,
+    region_groups,
+)
 from scancci.models.scan import SCANBlock, SharedLocalSCAN
 from scancci.models.scancci import ScanCCI
 
@@ -70,9 +75,11 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     for child in module.children():
         fold_batchnorm(child)
     names = list(module._modules)
-    pairs = zip(names, names[1:]) if isinstance(module, nn.Sequential) else \
-        ((n, "bn" + n[4:]) for n in names if n.startswith("conv") and "bn" + n[4:] in names)
-    for conv_name, bn_name in list(pairs):
+    if isinstance(module, nn.Sequential):
+        pairs = [(a, b) for a, b in zip(names, names[1:], strict=False)]
+    else:  # torchvision blocks: conv1/bn1, conv2/bn2...
+        pairs = [(n, "bn" + n[4:]) for n in names if n.startswith("conv") and "bn" + n[4:] in names]
+    for conv_name, bn_name in pairs:
         conv, bn = module._modules[conv_name], module._modules[bn_name]
         if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
             module._modules[conv_name] = fuse_conv_bn_eval(conv, bn)

@@ -7,6 +7,7 @@
 """
 
 from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
+from scancci.models.fast import optimize_for_inference
 from scancci.models.io import load_model, save_model
 from scancci.models.loss import scancci_loss
 from scancci.models.plain import PlainClassifier
@@ -31,6 +32,7 @@ __all__ = [
     "load_pretrained",
     "load_reference_checkpoint",
     "load_vggface2_pickle",
+    "optimize_for_inference",
     "save_model",
     "scancci_loss",
 ]

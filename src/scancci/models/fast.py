@@ -5,12 +5,8 @@ and both layouts):
 - BatchNorm folded into the trunk's convolutions; channels-last memory end to end.
 - SCAN's PReLU -> BatchNorm -> sigmoid run as one multiplier/shift pass on the conv output:
   BN(PReLU(z)) = z * (scale if z >= 0 else scale * slope) + shift.
-- Shared local SCAN (one conv for the 25 regions): ONE 3x3 convolution over the whole stride-8
-  map, minus the taps that cross a region border (what the per-region zero padding removes),
-  instead of one convolution per region shape. oneDNN runs a 28 x 28 map about twice as fast
-  per FLOP as 6 x 6 regions stacked in the batch, and the border taps are a few 1 x 3 and 1 x 1
-  convolutions on the 8 border rows and columns. The original's bottom-strip layout
-  ("reference") is first rearranged into a grid (its regions become sub-blocks of the map).
+- Shared local SCAN: one convolution over the whole map minus the border taps, as the eager
+  model (`scan.remove_border_taps`), then the fused gate and per-region pooling.
 - Independent local SCANs (25 weight sets) keep their batched matrix product.
 - bf16: the same module under CPU autocast, where the CPU has native bf16 (AVX512-BF16 or AMX);
   elsewhere oneDNN emulates bf16 about 100x slower than fp32, so fp32 runs instead and one line
@@ -32,14 +28,12 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from scancci.errors import unknown_name
 from scancci.models.config import ExpressionModel, ScanCCIOutput
 from scancci.models.regions import (
-    axis_sizes,
     check_layout,
     extract_regions,
     paste_regions,
-    region_groups,
 )
-from scancci.models.scan import SCANBlock, SharedLocalSCAN
-from scancci.models.scancci import ScanCCI
+from scancci.models.scan import SCANBlock, SharedLocalSCAN, reference_as_grid, remove_border_taps
+from scancci.models.scancci import ScanCCI, local_regions
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "bf16")
@@ -152,45 +146,6 @@ class FusedSCANGate(nn.Module):
         return z.mul_(mult).add_(self.shift).sigmoid_()
 
 
-def border_rows(n: int) -> torch.Tensor:
-    """First map row (or column) of regions 2..5 along an axis of n cells."""
-    s, _ = axis_sizes(n)
-    return torch.arange(1, 5) * s
-
-
-def remove_border_taps(z: torch.Tensor, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """conv3x3(x) over the whole map -> as if each grid region were zero-padded on its own.
-
-    The taps to remove are those whose input cell lies in another region: one kernel row across
-    each horizontal border, one kernel column across each vertical border, and the corner taps
-    that cross both (removed twice by the first two, so added back once). In place on z.
-    """
-    rows, cols = border_rows(x.shape[2]), border_rows(x.shape[3])
-    # across horizontal borders: row b-1 sees row b through kernel row 2; row b sees b-1 via row 0
-    for dst, src, k in ((rows - 1, rows, 2), (rows, rows - 1, 0)):
-        z[:, :, dst] -= F.conv2d(x[:, :, src], weight[:, :, k:k + 1], padding=(0, 1))
-    for dst, src, k in ((cols - 1, cols, 2), (cols, cols - 1, 0)):
-        z[:, :, :, dst] -= F.conv2d(x[:, :, :, src], weight[:, :, :, k:k + 1], padding=(1, 0))
-    for r_dst, r_src, i in ((rows - 1, rows, 2), (rows, rows - 1, 0)):
-        for c_dst, c_src, j in ((cols - 1, cols, 2), (cols, cols - 1, 0)):
-            corner = x[:, :, r_src[:, None], c_src[None, :]]  # B x C x 4 x 4
-            z[:, :, r_dst[:, None], c_dst[None, :]] += F.conv2d(corner, weight[:, :, i:i + 1, j:j + 1])
-    return z
-
-
-def reference_as_grid(x: torch.Tensor) -> torch.Tensor:
-    """The original's bottom strip rearranged so that its regions are grid sub-blocks.
-
-    Reference bottom region j, cell (i, k) is map cell (24 + j, 6i + k); in the grid it sits at
-    (24 + i, 6j + k): a transpose of (i, j) inside rows 24-27, columns 0-23.
-    """
-    b, c = x.shape[:2]
-    out = x.clone(memory_format=CL)
-    strip = x[:, :, 24:28, :24].reshape(b, c, 4, 4, 6)  # B x C x j x i x k
-    out[:, :, 24:28, :24] = strip.transpose(2, 3).reshape(b, c, 4, 24)
-    return out
-
-
 class FastAttention(nn.Module):
     """The attention branch with fused SCAN gates and, for the shared variant, one local conv."""
 
@@ -210,7 +165,8 @@ class FastAttention(nn.Module):
         """B x C x H x W (channels-last) -> (B x classes, attention maps or None)."""
         h, w = x.shape[2], x.shape[3]
         check_layout(self.patch_layout, h, w)
-        pooled, local_maps = self._shared(x) if self.shared else self._independent(x)
+        pooled, local_maps = self._shared(x) if self.shared else \
+            local_regions(self.local_scan, x, self.patch_layout)
         a = self.global_gate(F.conv2d(x, self.global_gate.weight, padding=1))
         features = torch.cat([pooled.max(dim=1).values, (a * x).mean(dim=(2, 3))], dim=1)
         logits = self.fc(F.normalize(features.float(), p=2, dim=1))
@@ -230,13 +186,6 @@ class FastAttention(nn.Module):
         maps = extract_regions(a.mean(dim=1, keepdim=True).permute(0, 2, 3, 1))
         return pooled, [m[..., 0] for m in maps]
 
-    def _independent(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """25 SCANs: the batched matrix product per region shape (eval BatchNorm)."""
-        groups = extract_regions(x.permute(0, 2, 3, 1), self.patch_layout)
-        specs = region_groups(x.shape[2], x.shape[3], self.patch_layout)
-        results = [self.local_scan(g, s) for g, s in zip(groups, specs, strict=True)]
-        return torch.cat([p for p, _ in results], dim=1), [m for _, m in results]
-
 
 class FastScanCCI(_FastBase):
     """SCAN-CCI for inference: folded trunk, fused attention branch, the same outputs."""
@@ -244,7 +193,7 @@ class FastScanCCI(_FastBase):
     def __init__(self, model: ScanCCI, precision: str) -> None:
         super().__init__(model, precision)
         self.trunk = _eval_copy(model.trunk)
-        self.attention = FastAttention(model.attention.eval())
+        self.attention = FastAttention(model.attention)
         self.cci = _eval_copy(model.cci)
 
     def run(self, x: torch.Tensor, return_attention: bool) -> ScanCCIOutput:

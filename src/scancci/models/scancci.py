@@ -14,8 +14,8 @@ Options (`config.options`):
 - cci_heads: "shared" (one MLP for the 4 quadrants, as the original code) or "independent"
   (four MLPs, as the paper's figure suggests). Deviation when "independent".
 Unlike the original (three separate modules, 224 px only, a Python loop over 25 regions), the
-model takes any input of at least 33 px (grid layout) and runs each group of same-shaped regions
-as one convolution.
+model takes any input of at least 33 px (grid layout) and runs the shared local SCAN as one
+convolution over the map (border taps removed), the 25 independent ones as batched products.
 """
 
 from __future__ import annotations
@@ -27,11 +27,23 @@ from torch import nn
 from scancci.models.backbones import create_trunk
 from scancci.models.cci import CCIBranch
 from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
-from scancci.models.regions import extract_regions, paste_regions, region_groups
+from scancci.models.regions import check_layout, extract_regions, paste_regions, region_groups
 from scancci.models.scan import IndependentLocalSCAN, SCANBlock, SharedLocalSCAN
 
 LOCAL_SCAN = ("shared", "independent")
 DEFAULT_OPTIONS = {"local_scan": "shared", "patch_layout": "grid", "cci_heads": "shared"}
+
+
+def local_regions(local_scan: nn.Module, x: torch.Tensor, layout: str
+                  ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """B x C x H x W -> (pooled SCAN outputs B x 25 x C, four groups of region maps)."""
+    check_layout(layout, x.shape[2], x.shape[3])
+    if isinstance(local_scan, SharedLocalSCAN):
+        return local_scan(x, layout)
+    specs = region_groups(x.shape[2], x.shape[3], layout)
+    groups = extract_regions(x.permute(0, 2, 3, 1), layout)  # B x R x h x w x C
+    results = [local_scan(g, spec) for g, spec in zip(groups, specs, strict=True)]
+    return torch.cat([p for p, _ in results], dim=1), [m for _, m in results]
 
 
 class AttentionBranch(nn.Module):
@@ -50,17 +62,15 @@ class AttentionBranch(nn.Module):
                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
         """B x C x H x W -> (B x classes logits, attention maps or None)."""
         h, w = x.shape[2], x.shape[3]
-        specs = region_groups(h, w, self.patch_layout)
-        groups = extract_regions(x.permute(0, 2, 3, 1), self.patch_layout)  # B x R x h x w x C
-        results = [self.local_scan(g, spec) for g, spec in zip(groups, specs, strict=True)]
-        local = torch.cat([pooled for pooled, _ in results], dim=1).max(dim=1).values  # B x C
+        pooled, local_maps = local_regions(self.local_scan, x, self.patch_layout)
+        local = pooled.max(dim=1).values  # B x C
         attended, a = self.global_scan(x)
         features = torch.cat([local, attended.mean(dim=(2, 3))], dim=1)  # B x 2C
         logits = self.fc(F.normalize(features, p=2, dim=1))
         if not return_attention:
             return logits, None
         maps = {"global": a.mean(dim=1),  # B x H x W
-                "local": paste_regions([m for _, m in results], h, w, self.patch_layout)}
+                "local": paste_regions(local_maps, h, w, self.patch_layout)}
         return logits, maps
 
 

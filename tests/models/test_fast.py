@@ -1,0 +1,131 @@
+"""The fast inference path (`optimize_for_inference`) gives the eager model's outputs."""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import pytest
+import torch
+from torch import nn
+
+from scancci.models import create_model, optimize_for_inference
+from scancci.models import fast as fast_module
+from scancci.models.fast import fold_batchnorm
+from scancci.models.regions import extract_regions
+from scancci.models.scan import remove_border_taps
+
+
+def _nontrivial(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Random BN statistics / affine and PReLU slopes (default ones would hide folding bugs)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if name.endswith("running_var"):
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+            elif name.endswith(("running_mean", "bn_bias")) or ("bn" in name and "bias" in name):
+                t.copy_(torch.randn(t.shape, generator=g) * 0.1)
+            elif name.endswith(("prelu_weight", "attention.1.weight")):
+                t.copy_(torch.rand(t.shape, generator=g) * 0.5)
+        model.attention.fc.weight.mul_(40.0)  # attention logits as large as the CCI ones
+    return model.eval()
+
+
+def _assert_same(model: nn.Module, x: torch.Tensor) -> None:
+    fast = optimize_for_inference(model)
+    with torch.no_grad():
+        expected = model(x, return_attention=True)
+        got = fast(x, return_attention=True)
+    assert expected.attention_logits.abs().max() > 0.1
+    for name in ("logits", "attention_logits", "region_logits"):
+        torch.testing.assert_close(getattr(got, name), getattr(expected, name), atol=1e-4, rtol=0)
+    for key in ("global", "local"):
+        torch.testing.assert_close(got.attention[key], expected.attention[key], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(("name", "size", "options", "batch"), [
+    ("scancci_mobilenetv2", 112, {}, 1),
+    ("scancci_mobilenetv2", 112, {}, 8),
+    ("scancci_mobilenetv2", 112, {"local_scan": "independent"}, 1),
+    ("scancci_mobilenetv2", 112, {"local_scan": "independent"}, 8),
+    ("scancci_resnet18", 224, {}, 1),
+    ("scancci_resnet18", 224, {"patch_layout": "reference"}, 8),
+    ("scancci_resnet18", 224, {"patch_layout": "reference", "local_scan": "independent"}, 1),
+    ("scancci_mobilenetv2", 64, {"cci_heads": "independent"}, 2),  # 8 x 8 map: 1-cell regions
+])
+def test_fast_path_equals_eager(name, size, options, batch):
+    model = _nontrivial(create_model(name, num_classes=7, input_size=size, **options))
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(batch))
+    _assert_same(model, x)
+
+
+def test_source_model_is_unchanged_and_fast_is_eval_only():
+    model = create_model("scancci_mobilenetv2", num_classes=7, input_size=112).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fast = optimize_for_inference(model)
+    assert model.training and not fast.training
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    with pytest.raises(RuntimeError, match="eval-only"):
+        fast.train()
+
+
+def test_plain_model_gets_folded_batchnorm():
+    model = _plain()
+    fast = optimize_for_inference(model)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
+    x = torch.randn(2, 3, 112, 112)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x).logits, model(x).logits, atol=1e-4, rtol=0)
+
+
+def _plain() -> nn.Module:
+    model = create_model("plain_mobilenetv2", num_classes=7, input_size=112)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+    return model.eval()
+
+
+def test_fold_batchnorm_resnet_blocks():
+    model = create_model("scancci_resnet18", num_classes=7).eval()
+    trunk = fold_batchnorm(copy.deepcopy(model.trunk))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in trunk.modules())
+
+
+def test_border_taps_equal_per_region_padding():
+    x = torch.randn(2, 5, 13, 10)
+    weight = torch.randn(4, 5, 3, 3)
+    z = remove_border_taps(torch.nn.functional.conv2d(x, weight, padding=1), x, weight)
+    for zg, xg in zip(extract_regions(z.permute(0, 2, 3, 1)), extract_regions(x.permute(0, 2, 3, 1)),
+                      strict=True):
+        b, r, h, w, c = xg.shape
+        alone = torch.nn.functional.conv2d(xg.reshape(b * r, h, w, c).permute(0, 3, 1, 2), weight,
+                                           padding=1)
+        torch.testing.assert_close(zg.reshape(b * r, h, w, -1).permute(0, 3, 1, 2), alone,
+                                   atol=1e-5, rtol=1e-5)
+
+
+def test_bf16_falls_back_with_one_line(monkeypatch, caplog):
+    monkeypatch.setattr(fast_module, "bf16_native", lambda: False)
+    model = create_model("scancci_mobilenetv2", num_classes=7, input_size=112).eval()
+    with caplog.at_level(logging.WARNING):
+        fast = optimize_for_inference(model, precision="bf16")
+    assert fast.precision == "fp32"
+    assert len(caplog.records) == 1 and "fp32 fast path" in caplog.records[0].getMessage()
+
+
+def test_bf16_runs_where_asked(monkeypatch):
+    monkeypatch.setattr(fast_module, "bf16_native", lambda: True)  # emulated here: tiny input
+    model = _nontrivial(create_model("scancci_mobilenetv2", num_classes=7, input_size=64))
+    fast = optimize_for_inference(model, precision="bf16")
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x).logits, model(x).logits, atol=0.1, rtol=0)
+
+
+def test_unknown_precision():
+    model = create_model("scancci_mobilenetv2", num_classes=7, input_size=112)
+    with pytest.raises(Exception, match="int4"):
+        optimize_for_inference(model, precision="int4")

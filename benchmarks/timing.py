@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -16,3 +16,17 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def fastest_seconds(fns: Mapping[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Each callable's fastest of `repeats` rounds, after a warm-up; the callables take turns
+    within each round, so load from other processes falls on all of them alike."""
+    for fn in fns.values():
+        fn()
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best

@@ -82,30 +82,31 @@ def remove_border_taps(z: torch.Tensor, x: torch.Tensor, weight: torch.Tensor) -
 
     The taps to remove are those whose input cell lies in another region: one kernel row across
     each horizontal border, one kernel column across each vertical border, and the corner taps
-    that cross both (removed twice by the first two, so added back once). Out of place, so
-    autograd sees it; z, x: B x C x H x W, weight C_out x C_in x 3 x 3.
+    that cross both (removed twice by the first two, so added back once). Borders are evenly
+    spaced (every s cells), so all of it works on strided views. Returns a new tensor (autograd
+    sees it); z, x: B x C x H x W, weight C_out x C_in x 3 x 3.
     """
     rows, cols = _borders(x.shape[2]), _borders(x.shape[3])
-    z = z.clone()
-    # row b-1 sees row b through kernel row 2; row b sees row b-1 through kernel row 0
-    for dst, src, k in ((rows - 1, rows, 2), (rows, rows - 1, 0)):
-        z[:, :, dst] = z[:, :, dst] - F.conv2d(x[:, :, src], weight[:, :, k:k + 1], padding=(0, 1))
-    for dst, src, k in ((cols - 1, cols, 2), (cols, cols - 1, 0)):
-        z[:, :, :, dst] = z[:, :, :, dst] - F.conv2d(x[:, :, :, src], weight[:, :, :, k:k + 1],
-                                                     padding=(1, 0))
-    for r_dst, r_src, i in ((rows - 1, rows, 2), (rows, rows - 1, 0)):
-        for c_dst, c_src, j in ((cols - 1, cols, 2), (cols, cols - 1, 0)):
-            corner = x[:, :, r_src[:, None], c_src[None, :]]  # B x C x 4 x 4
-            z[:, :, r_dst[:, None], c_dst[None, :]] = (
-                z[:, :, r_dst[:, None], c_dst[None, :]]
-                + F.conv2d(corner, weight[:, :, i:i + 1, j:j + 1]))
+    z = z.clone(memory_format=torch.channels_last if x.is_contiguous(
+        memory_format=torch.channels_last) else torch.contiguous_format)
+    # (cells whose taps cross, cells the taps reach, kernel index): the last row/column of a
+    # region reaches the next region through kernel index 2, the first row/column through 0
+    rows_pairs = ((rows[0], rows[1], 2), (rows[1], rows[0], 0))
+    cols_pairs = ((cols[0], cols[1], 2), (cols[1], cols[0], 0))
+    for dst, src, k in rows_pairs:
+        z[:, :, dst] -= F.conv2d(x[:, :, src], weight[:, :, k:k + 1], padding=(0, 1))
+    for dst, src, k in cols_pairs:
+        z[:, :, :, dst] -= F.conv2d(x[:, :, :, src], weight[:, :, :, k:k + 1], padding=(1, 0))
+    for r_dst, r_src, i in rows_pairs:
+        for c_dst, c_src, j in cols_pairs:
+            z[:, :, r_dst, c_dst] += F.conv2d(x[:, :, r_src, c_src], weight[:, :, i:i + 1, j:j + 1])
     return z
 
 
-def _borders(n: int) -> torch.Tensor:
-    """First map row (or column) of region rows 2..5 along an axis of n cells."""
+def _borders(n: int) -> tuple[slice, slice]:
+    """(last cell of regions 1-4, first cell of regions 2-5) along an axis of n cells."""
     s, _ = axis_sizes(n)
-    return torch.arange(1, 5) * s
+    return slice(s - 1, 4 * s, s), slice(s, 4 * s + 1, s)
 
 
 def reference_as_grid(x: torch.Tensor) -> torch.Tensor:

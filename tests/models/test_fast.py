@@ -129,3 +129,13 @@ def test_unknown_precision():
     model = create_model("scancci_mobilenetv2", num_classes=7, input_size=112)
     with pytest.raises(Exception, match="int4"):
         optimize_for_inference(model, precision="int4")
+
+
+def test_training_precision_auto(monkeypatch):
+    from scancci.train import fit
+
+    monkeypatch.setattr(fit, "bf16_native", lambda: False)
+    assert fit.training_precision("auto", "cpu") == "32-true"
+    assert fit.training_precision("16-mixed", "cpu") == "16-mixed"
+    monkeypatch.setattr(fit, "bf16_native", lambda: True)
+    assert fit.training_precision("auto", "cpu") == "bf16-mixed"

@@ -14,6 +14,7 @@ import torch
 
 from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError, MissingDependencyError, unknown_name
+from scancci.models import optimize_for_inference
 from scancci.models.io import load_model
 from scancci.runtime.onnx_backend import OnnxClassifier
 from scancci.runtime.torch_backend import TorchClassifier
@@ -54,6 +55,10 @@ def create_classifier(model: Any, *, backend: str | None = None, precision: str 
             raise InvalidInputError(f"{model} is an ONNX file: use backend='onnx' "
                                     "(--backend onnx) to run it")
         loaded = load_model(model, map_location="cpu")
+        if torch.device(device).type == "cpu" and precision in ("fp32", "bf16"):
+            # our own copy, so the fused eval-only fast path (same logits within 1e-4)
+            loaded = optimize_for_inference(loaded, precision=precision)
+            precision = loaded.precision  # fp32 where this CPU has no native bf16
         return TorchClassifier(loaded, precision=precision, device=device, channels_last=True)
     if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
         raise InvalidInputError(

@@ -100,7 +100,8 @@ class TrainerSettings:
     """Lightning Trainer settings."""
 
     epochs: int = 60
-    precision: str = "32-true"  # "bf16-mixed", "16-mixed", "32-true"
+    precision: str = "auto"  # "auto" (bf16-mixed where bf16 is native), "bf16-mixed", "32-true"...
+    compile: bool = False  # torch.compile the model's forward (nn.Module.compile)
     accumulate_grad_batches: int = 1
     gradient_clip_val: float | None = None
     accelerator: str = "auto"  # "cpu", "gpu", "auto"

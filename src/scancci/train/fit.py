@@ -23,6 +23,7 @@ from scancci.data import class_balanced_weights
 from scancci.errors import CheckpointError, InvalidInputError, error_detail
 from scancci.evaluate.metrics import ClassificationMetrics
 from scancci.evaluate.report import RESULTS_FILE, aggregate_table, metrics_table, read_results
+from scancci.models.fast import bf16_native
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.build import model_for_training
 from scancci.train.carry import parent_optimizer
@@ -111,6 +112,8 @@ def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
     run or fold: everything that can fail on the user's input, before the first epoch."""
     seed_everything(config.trainer.seed, workers=True, verbose=False)
     model = model_for_training(config)
+    if config.trainer.compile:
+        model.compile()  # in place: state-dict keys (checkpoints, saved weights) unchanged
     mc = model.config
     datamodule = FERDataModule(config, input_size=mc.input_size, mean=mc.mean, std=mc.std,
                                fold=fold)
@@ -123,6 +126,17 @@ def _finished(config: TrainConfig, run_dir: Path) -> RunResult:
                      monitor=config.trainer.monitor, results=read_results(run_dir)[0])
 
 
+def training_precision(precision: str, accelerator: str) -> str:
+    """"auto" -> "bf16-mixed" where the GPU (or, without one, the CPU) runs bf16 natively,
+    else "32-true"; any other value as given."""
+    if precision != "auto":
+        return precision
+    gpu = str(accelerator) in ("gpu", "cuda") or (str(accelerator) == "auto"
+                                                   and torch.cuda.is_available())
+    native = torch.cuda.is_bf16_supported() if gpu else bf16_native()
+    return "bf16-mixed" if native else "32-true"
+
+
 def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoint]
              ) -> L.Trainer:
     t = config.trainer
@@ -131,7 +145,8 @@ def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoi
                                 "machine; use --accelerator cpu (or auto)")
     return L.Trainer(
         max_epochs=t.epochs, accelerator=t.accelerator, devices=t.devices,
-        num_nodes=t.num_nodes, strategy=t.strategy, precision=t.precision,
+        num_nodes=t.num_nodes, strategy=t.strategy,
+        precision=training_precision(t.precision, t.accelerator),
         accumulate_grad_batches=t.accumulate_grad_batches, gradient_clip_val=t.gradient_clip_val,
         deterministic=t.deterministic, limit_train_batches=t.limit_train_batches,
         limit_val_batches=t.limit_val_batches, log_every_n_steps=t.log_every_n_steps,

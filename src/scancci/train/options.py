@@ -51,7 +51,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool
     parser.add_argument("--devices", help="number of devices (or auto)")
     parser.add_argument("--num-nodes", type=int)
     parser.add_argument("--strategy", help="auto, ddp (several GPUs or CPU processes), ...")
-    parser.add_argument("--precision", help="32-true, bf16-mixed or 16-mixed")
+    parser.add_argument("--precision", help="auto (default: bf16-mixed where the GPU/CPU "
+                        "runs bf16 natively, else 32-true), 32-true, bf16-mixed or 16-mixed")
     parser.add_argument("--accumulate", type=int, help="gradient accumulation steps")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--deterministic", action="store_true",

@@ -2,17 +2,18 @@
 
 What it changes (the eager model stays the reference; tests check parity for both SCAN variants
 and both layouts):
-- BatchNorm folded into the trunk's convolutions; channels-last memory end to end.
+- BatchNorm folded into the trunk's convolutions, and conv + ReLU(6) / conv + residual add +
+  ReLU run as one oneDNN kernel each (`FusedConv`, the kernel Inductor emits on CPUs; where the
+  build lacks it, folded convolutions run and one line says so); channels-last end to end.
 - SCAN's PReLU -> BatchNorm -> sigmoid run as one multiplier/shift pass on the conv output:
   BN(PReLU(z)) = z * (scale if z >= 0 else scale * slope) + shift.
 - Shared local SCAN: one convolution over the whole map minus the border taps, as the eager
   model (`scan.remove_border_taps`), then the fused gate and per-region pooling.
 - Independent local SCANs (25 weight sets) keep their batched matrix product.
-- bf16: the same module under CPU autocast, where the CPU has native bf16 (AVX512-BF16 or AMX);
-  elsewhere oneDNN emulates bf16 about 100x slower than fp32, so fp32 runs instead and one line
-  says so.
-torch.compile (Inductor, freezing) was measured on the development machine (AMD EPYC, AVX2, 2
-cores) and did not pay: see docs/model.md.
+- bf16: bf16 trunk weights and the heads under CPU autocast, where the CPU has native bf16
+  (AVX512-BF16 or AMX); elsewhere oneDNN emulates bf16 about 50-100x slower than fp32, so fp32
+  runs instead and one line says so.
+What was measured and not used (Winograd, merged SCAN convolutions): docs/model.md.
 """
 
 from __future__ import annotations
@@ -42,7 +43,15 @@ CL = torch.channels_last
 
 def bf16_native() -> bool:
     """True where oneDNN runs bf16 in hardware (AVX512-BF16 or AMX), not emulated."""
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return bool(torch.backends.mkldnn.is_available()
+                and hasattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported")
+                and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def fused_kernels() -> bool:
+    """True where this PyTorch build has oneDNN's fused convolution + activation kernels."""
+    return bool(torch.backends.mkldnn.is_available()
+                and hasattr(torch.ops.mkldnn, "_convolution_pointwise"))
 
 
 def resolve_precision(precision: str) -> str:
@@ -158,7 +167,12 @@ def fuse_activations(module: nn.Module) -> nn.Module:
 
 def fast_trunk(trunk: nn.Module, precision: str) -> nn.Module:
     """The trunk with BatchNorm folded and activations fused, in the precision to run."""
-    fused = fuse_activations(_eval_copy(trunk))
+    fused = _eval_copy(trunk)
+    if fused_kernels():
+        fused = fuse_activations(fused)
+    else:
+        log.warning("scancci: this PyTorch build has no oneDNN fused convolutions: the fast "
+                    "path runs BatchNorm-folded convolutions and separate activations")
     return fused.to(torch.bfloat16) if precision == "bf16" else fused
 
 
@@ -197,7 +211,8 @@ class FastModel(_FastBase):
         self.model = _eval_copy(model)
 
     def run(self, x: torch.Tensor, return_attention: bool) -> ScanCCIOutput:
-        return self.model(x, return_attention=return_attention)
+        out = self.model(x, return_attention=return_attention)
+        return ScanCCIOutput(out.logits.float())
 
 
 class FusedSCANGate(nn.Module):

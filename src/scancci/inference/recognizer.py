@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scancci.errors import InvalidInputError
-from scancci.faces.align import DEFAULT_TEMPLATE, box_matrix, crop_face, warp
+from scancci.faces.align import DEFAULT_TEMPLATE, box_matrix, crop_face, landmark_box, warp
 from scancci.faces.detect import DetectedFace, FaceDetector
 from scancci.faces.names import DEFAULT_DETECTOR
 from scancci.inference.annotate import draw_prediction
@@ -140,11 +140,13 @@ class Recognizer:
 
     def crop(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
         """The face aligned to the model's input size (box crop when it has no landmarks), or
-        the upright box crop with the model's own margin when its config sets `crop_margin`."""
+        the upright box crop with the model's own margin when its config sets `crop_margin`
+        (the box rebuilt from the landmarks, so every detector gives the same crop)."""
         size = int(self.config.input_size)
         margin = getattr(self.config, "crop_margin", None)
         if margin is not None:
-            return warp(image, box_matrix(face.box, size, float(margin)), size)
+            box = face.box if face.landmarks is None else landmark_box(face.landmarks)
+            return warp(image, box_matrix(box, size, float(margin)), size)
         return crop_face(image, face.box, face.landmarks, output_size=size,
                          template=self.template)
 

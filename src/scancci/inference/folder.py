@@ -103,10 +103,11 @@ def predict_folder(recognizer: Recognizer, folder: str | Path, output: str | Pat
 
 
 def save_annotated(recognizer: Recognizer, array: np.ndarray, prediction: Prediction,
-                   folder: Path, attention: bool) -> Path:
-    """Write the annotated image under `folder` at the prediction's relative source path."""
+                   folder: Path, attention: bool, name: Path | None = None) -> Path:
+    """Write the annotated image under `folder` at `name` (default: the prediction's relative
+    source path, so a folder's layout is kept)."""
     drawn = recognizer.annotate(array, prediction, attention=attention)
-    name = Path(prediction.source)
+    name = Path(prediction.source) if name is None else name
     if name.is_absolute() or name.parts[:1] == ("..",):
         name = Path(name.name)
     path = folder / name.with_suffix(".png" if name.suffix.lower() == ".png" else ".jpg")
@@ -135,5 +136,6 @@ def predict_image_file(recognizer: Recognizer, path: str | Path, output: str | P
         with ResultWriter(output, recognizer.class_names, resume=False) as writer:
             writer.write(prediction)
     if annotate_dir is not None and array is not None:
-        save_annotated(recognizer, array, prediction, Path(annotate_dir), attention)
+        save_annotated(recognizer, array, prediction, Path(annotate_dir), attention,
+                       name=Path(Path(path).name))  # one photo: DIR/photo.jpg
     return prediction

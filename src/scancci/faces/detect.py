@@ -23,7 +23,13 @@ import numpy as np
 import torch
 
 from scancci.devices import resolve_device
-from scancci.errors import InvalidInputError, ScanCCIError, unknown_name
+from scancci.errors import (
+    InvalidInputError,
+    MissingDependencyError,
+    ScanCCIError,
+    error_detail,
+    unknown_name,
+)
 from scancci.faces import blazeface
 from scancci.faces.boxes import iou_matrix
 from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
@@ -296,10 +302,16 @@ def _load_mtcnn() -> tuple[Any, list[torch.nn.Module]]:
         from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
         from facenet_pytorch.models.utils.detect_face import detect_face
     except ImportError as err:
-        raise ScanCCIError(
-            f"facenet-pytorch is installed but cannot be imported ({err}); reinstall it with "
-            "`pip install --no-deps facenet-pytorch==2.6.0` or use detector='opencv'"
-        ) from err
+        missing = getattr(err, "name", None)
+        if missing and not missing.startswith("facenet_pytorch"):  # one of its own imports
+            raise MissingDependencyError(
+                f"facenet-pytorch (the MTCNN detector) imports {missing}, which is not installed "
+                f"(--no-deps left it out): pip install {missing}, or use detector='blazeface'"
+            ) from err
+        raise MissingDependencyError(
+            f"facenet-pytorch is installed but cannot be imported ({error_detail(err)}); "
+            "reinstall it with `pip install --no-deps facenet-pytorch==2.6.0` or use "
+            "detector='blazeface'") from err
     data = Path(facenet_pytorch.__file__).parent / "data"
     nets = []
     for cls, name in ((PNet, "pnet"), (RNet, "rnet"), (ONet, "onet")):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from scancci.models.fast import bf16_native
 from scancci.models.zoo import PRETRAINED
 from scancci.version import __version__
 
@@ -113,17 +114,16 @@ def hardware_checks() -> list[Check]:
     """GPU, CPU vector units (AVX-512, AMX) and bf16 support, as PyTorch sees them."""
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     names = ", ".join(torch.cuda.get_device_name(i) for i in range(gpus))
-    flags = _cpu_flags()
-    amx = {"amx_bf16", "amx_tile"} <= flags
-    bf16 = "avx512_bf16" in flags or amx
+    amx = {"amx_bf16", "amx_tile"} <= _cpu_flags()
+    bf16 = bf16_native()  # the rule the fast path itself uses to run bf16 or fall back
     return [
         Check("hardware", "cuda", gpus > 0, f"{gpus} GPU(s) {names}".strip() if gpus
               else "no CUDA GPU visible: training and inference run on the CPU"),
         Check("hardware", "cpu", True, f"{platform.processor() or platform.machine()}, "
               f"PyTorch kernels: {torch.backends.cpu.get_cpu_capability()}"),
         Check("hardware", "bf16", bf16, "native bf16 (" + ("AMX" if amx else "AVX-512 BF16")
-              + "): precision='bf16' is fast" if bf16
-              else "no native bf16: precision='bf16' runs but is not faster than fp32"),
+              + "): precision='bf16' runs the bf16 fast path" if bf16
+              else "no native bf16: precision='bf16' falls back to the fp32 fast path"),
         Check("hardware", "amx", amx, "AMX tiles present" if amx else "no AMX"),
     ]
 

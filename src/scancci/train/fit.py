@@ -112,6 +112,8 @@ def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
     run or fold: everything that can fail on the user's input, before the first epoch."""
     seed_everything(config.trainer.seed, workers=True, verbose=False)
     model = model_for_training(config)
+    if config.trainer.channels_last:  # batches follow in ScanCCIModule._step
+        model.to(memory_format=torch.channels_last)
     if config.trainer.compile:
         model.compile()  # in place: state-dict keys (checkpoints, saved weights) unchanged
     mc = model.config

@@ -83,6 +83,8 @@ class ScanCCIModule(L.LightningModule):
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         images, targets = batch
+        if self.config.trainer.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         output = self.model(images)
         loss_cfg = self.config.loss
         loss = scancci_loss(output, targets, attention_weight=loss_cfg.attention_weight,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# The ONNX conversions of the default detector and baselines (scancci.cache) are built fresh
+# by each test session, as on a user's first run, and never touch the user's cache.
+os.environ["SCANCCI_CACHE"] = tempfile.mkdtemp(prefix="scancci-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 

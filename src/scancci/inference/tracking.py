@@ -9,12 +9,23 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from scancci.faces.boxes import iou_matrix
 from scancci.faces.detect import DetectedFace
 
 __all__ = ["FaceFollower", "IoUTracker", "iou_matrix"]
+
+
+def best_assignment(overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the one-to-one matching with the largest total overlap: the
+    Hungarian algorithm, or directly the best pair when there is one track or one box (one
+    face on screen: no 0.8 s SciPy import)."""
+    if min(overlap.shape) == 1:
+        r, c = np.unravel_index(int(np.argmax(overlap)), overlap.shape)
+        return np.array([r]), np.array([c])
+    from scipy.optimize import linear_sum_assignment  # several faces only
+
+    return linear_sum_assignment(-overlap)
 
 
 @dataclass
@@ -45,7 +56,7 @@ class IoUTracker:
         if self._tracks and len(boxes_arr):
             previous = np.stack([t.box for t in self._tracks])
             overlap = iou_matrix(previous, boxes_arr)
-            rows, cols = linear_sum_assignment(-overlap)
+            rows, cols = best_assignment(overlap)
             for r, c in zip(rows, cols, strict=True):
                 if overlap[r, c] >= self.min_iou:
                     track = self._tracks[r]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from scancci.errors import InvalidInputError, error_detail
@@ -266,8 +266,10 @@ def iter_video(recognizer: Recognizer, source: str | Path | int, *, every: int =
     tracker = IoUTracker()
     smoother = TemporalSmoother(smoothing)
     locate = _FaceLocator(recognizer, detect_every)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(inference_threads())
+    torch = sys.modules.get("torch")  # limited only where a PyTorch network runs
+    threads = torch.get_num_threads() if torch else 0
+    if torch:
+        torch.set_num_threads(inference_threads(threads))
     name = f"webcam:{source}" if webcam_index(source) is not None else str(source)
     total = _frame_count(source, every, max_frames)
     bar = tqdm(total=total, unit="frame", desc="video", disable=not progress)
@@ -287,14 +289,16 @@ def iter_video(recognizer: Recognizer, source: str | Path | int, *, every: int =
     finally:
         frames.close()
         bar.close()
-        torch.set_num_threads(threads)
+        if torch:
+            torch.set_num_threads(threads)
 
 
-def inference_threads() -> int:
-    """PyTorch threads while a video runs: one core is left to the decoding thread (with every
-    core busy, PyTorch's spinning worker threads slow each other down ten-fold on 2 cores)."""
+def inference_threads(threads: int) -> int:
+    """PyTorch threads while a video runs (of `threads`): one core is left to the decoding
+    thread (with every core busy, PyTorch's spinning worker threads slow each other down
+    ten-fold on 2 cores)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(torch.get_num_threads(), (cores or 1) - 1))
+    return max(1, min(threads, (cores or 1) - 1))
 
 
 class _FaceLocator:

@@ -4,35 +4,36 @@
     out = model(x)                      # x: B x 3 x 224 x 224, normalised
     out.logits, out.attention_logits, out.region_logits
     save_model(model, "out/model.safetensors"); model = load_model("out")
+
+Names are imported on first use: reading a model config or the pretrained zoo's entries
+(`scancci.models.config`, `scancci.models.zoo`) never loads PyTorch.
 """
 
-from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
-from scancci.models.fast import optimize_for_inference
-from scancci.models.io import load_model, save_model
-from scancci.models.loss import scancci_loss
-from scancci.models.plain import PlainClassifier
-from scancci.models.reference import load_reference_checkpoint
-from scancci.models.registry import MODELS, create_model, list_models
-from scancci.models.scancci import ScanCCI
-from scancci.models.vggface2 import load_vggface2_pickle
-from scancci.models.zoo import PRETRAINED, list_pretrained, load_pretrained
+from __future__ import annotations
 
-__all__ = [
-    "MODELS",
-    "PRETRAINED",
-    "ExpressionModel",
-    "ModelConfig",
-    "PlainClassifier",
-    "ScanCCI",
-    "ScanCCIOutput",
-    "create_model",
-    "list_models",
-    "list_pretrained",
-    "load_model",
-    "load_pretrained",
-    "load_reference_checkpoint",
-    "load_vggface2_pickle",
-    "optimize_for_inference",
-    "save_model",
-    "scancci_loss",
-]
+from scancci._lazy import lazy_exports
+
+_EXPORTS = {
+    "ExpressionModel": "scancci.models.base",
+    "ScanCCIOutput": "scancci.models.base",
+    "ModelConfig": "scancci.models.config",
+    "optimize_for_inference": "scancci.models.fast",
+    "load_model": "scancci.models.io",
+    "save_model": "scancci.models.io",
+    "scancci_loss": "scancci.models.loss",
+    "PlainClassifier": "scancci.models.plain",
+    "load_pretrained": "scancci.models.pretrained",
+    "load_reference_checkpoint": "scancci.models.reference",
+    "MODELS": "scancci.models.registry",
+    "create_model": "scancci.models.registry",
+    "list_models": "scancci.models.registry",
+    "ScanCCI": "scancci.models.scancci",
+    "load_vggface2_pickle": "scancci.models.vggface2",
+    "PRETRAINED": "scancci.models.zoo",
+    "list_pretrained": "scancci.models.zoo",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

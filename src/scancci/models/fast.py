@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from scancci.errors import unknown_name
-from scancci.models.config import ExpressionModel, ScanCCIOutput
+from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.models.regions import (
     check_layout,
     extract_regions,

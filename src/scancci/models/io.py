@@ -16,7 +16,8 @@ import torch
 from safetensors.torch import save_file
 
 from scancci.errors import CheckpointError, error_detail
-from scancci.models.config import ExpressionModel, ModelConfig
+from scancci.models.base import ExpressionModel
+from scancci.models.config import ModelConfig
 from scancci.models.reference import load_reference_checkpoint
 from scancci.models.registry import build_model
 from scancci.models.state import load_state_strict, read_safetensors

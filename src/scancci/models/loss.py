@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from scancci.errors import InvalidInputError
-from scancci.models.config import ScanCCIOutput
+from scancci.models.base import ScanCCIOutput
 
 
 def scancci_loss(output: ScanCCIOutput, target: torch.Tensor, *, attention_weight: float = 0.2,

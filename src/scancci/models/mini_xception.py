@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
+from scancci.models.base import ExpressionModel, ScanCCIOutput
+from scancci.models.config import ModelConfig
 
 BN_EPS = 1e-3  # Keras' BatchNormalization default, as saved in the file
 GREY_WEIGHTS = (0.299, 0.587, 0.114)  # R, G, B: ITU-R BT.601, as cv2.COLOR_BGR2GRAY

@@ -12,7 +12,8 @@ from torch import nn
 
 from scancci.errors import unknown_name
 from scancci.models.backbones import ResNetTrunk
-from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
+from scancci.models.base import ExpressionModel, ScanCCIOutput
+from scancci.models.config import ModelConfig
 
 
 class ResNetFeatures(ResNetTrunk):

@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
+from scancci.models.base import ExpressionModel, ScanCCIOutput
+from scancci.models.config import ModelConfig
 from scancci.models.mini_xception import to_grey
 
 WIDTH = 32  # channels of the first block; each next block doubles them

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from scancci.errors import CheckpointError, error_detail
-from scancci.models.config import ExpressionModel
+from scancci.models.base import ExpressionModel
 from scancci.models.registry import create_model
 from scancci.models.scan import conv_to_matmul
 from scancci.models.state import load_state_strict

@@ -15,19 +15,16 @@ from typing import Any
 
 from scancci.errors import InvalidInputError, UnknownNameError, unknown_name
 from scancci.models.backbones import IMAGENET_MEAN, IMAGENET_STD, load_backbone_weights
+from scancci.models.base import MIN_INPUT_SIZE, ExpressionModel
 from scancci.models.cci import CCI_HEADS
-from scancci.models.config import (
-    MIN_INPUT_SIZE,
-    ExpressionModel,
-    ModelConfig,
-    resolve_class_names,
-)
+from scancci.models.config import ModelConfig, resolve_class_names
 from scancci.models.mini_xception import MiniXception
 from scancci.models.plain import PlainClassifier
+from scancci.models.pretrained import build_pretrained
 from scancci.models.pyemotion_cnn import PyEmotionCNN
 from scancci.models.regions import LAYOUTS
 from scancci.models.scancci import DEFAULT_OPTIONS, LOCAL_SCAN, ScanCCI
-from scancci.models.zoo import PRETRAINED, build_pretrained, list_pretrained
+from scancci.models.zoo import PRETRAINED, list_pretrained
 
 HALF = (0.5, 0.5, 0.5)
 # option -> valid values, per model family

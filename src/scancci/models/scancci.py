@@ -25,8 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from scancci.models.backbones import create_trunk
+from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.models.cci import CCIBranch
-from scancci.models.config import ExpressionModel, ModelConfig, ScanCCIOutput
+from scancci.models.config import ModelConfig
 from scancci.models.regions import check_layout, extract_regions, paste_regions, region_groups
 from scancci.models.scan import IndependentLocalSCAN, SCANBlock, SharedLocalSCAN
 

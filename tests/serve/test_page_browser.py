@@ -1,5 +1,6 @@
 """The web page in a real headless Chromium: upload a real photo; every drawn box must sit within
-2 px of the /predict box scaled to the displayed photo, at two window sizes."""
+2 px of the /predict box scaled to the displayed photo, and every label inside the photo and off
+every other label, at two window sizes."""
 
 from __future__ import annotations
 
@@ -36,6 +37,13 @@ def drawn_boxes(page: Any) -> list[list[float]]:
     return [[r["x"], r["y"], r["x"] + r["width"], r["y"] + r["height"]] for r in rects]
 
 
+def drawn_labels(page: Any) -> list[list[float]]:
+    """Every box label's corners in page pixels."""
+    rects = [page.locator("#boxes .box-label").nth(i).bounding_box()
+             for i in range(page.locator("#boxes .box-label").count())]
+    return [[r["x"], r["y"], r["x"] + r["width"], r["y"] + r["height"]] for r in rects]
+
+
 def upload_and_measure(base_url: str, chromium: Path, photo: Path,
                        screenshot: Path | None = None) -> dict[str, Any]:
     """Upload `photo`, then per window size: the /predict result, drawn and expected boxes."""
@@ -67,6 +75,7 @@ def upload_and_measure(base_url: str, chromium: Path, photo: Path,
                 page.wait_for_timeout(100)  # one layout pass
                 shown = page.locator("#photo").bounding_box()
                 seen["windows"].append({"photo": shown, "drawn": drawn_boxes(page),
+                                        "labels": drawn_labels(page),
                                         "expected": expected_boxes(result, shown)})
                 if screenshot is not None and window is WINDOWS[0]:
                     page.screenshot(path=str(screenshot), full_page=True)
@@ -86,6 +95,17 @@ def assert_geometry(seen: dict[str, Any], faces: int) -> None:
             assert max(abs(d - e) for d, e in zip(drawn, expected, strict=True)) <= TOLERANCE_PX, \
                 (window["photo"], drawn, expected)
     assert len(widths) == len(WINDOWS)  # the photo really was shown at different sizes
+    for window in seen["windows"]:
+        shown, labels = window["photo"], window["labels"]
+        assert len(labels) == faces
+        for x1, y1, x2, y2 in labels:  # inside the photo
+            assert shown["x"] - 0.5 <= x1 and x2 <= shown["x"] + shown["width"] + 0.5, shown
+            assert shown["y"] - 0.5 <= y1 and y2 <= shown["y"] + shown["height"] + 0.5, shown
+        for i, a in enumerate(labels):  # never over another label
+            for b in labels[i + 1:]:
+                w = min(a[2], b[2]) - max(a[0], b[0])
+                h = min(a[3], b[3]) - max(a[1], b[1])
+                assert w <= 0.5 or h <= 0.5, (window["photo"]["width"], a, b)
 
 
 def test_fake_boxes_are_drawn_where_predict_put_them(fake_predictor, serve_on_loopback,

@@ -455,6 +455,8 @@ class VideoWriter:
             raise InvalidInputError(f"{self.path}: no H.264 or MPEG-4 encoder in this FFmpeg")
         stream.width, stream.height = width - width % 2, height - height % 2
         stream.pix_fmt = "yuv420p"
+        if stream.codec_context.name == "libx264":  # a faster preset than x264's "medium"
+            stream.options = {"preset": "veryfast", "crf": "23"}  # crf 23: x264's own default
         return stream
 
 

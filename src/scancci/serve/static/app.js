@@ -56,10 +56,64 @@ function drawBoxes(result) {
       box.appendChild(overlay);
     }
     const p = face.probabilities[face.label];
-    box.appendChild(el("span", "box-label", `${i + 1}. ${face.label} ${(100 * p).toFixed(0)}%`));
+    const label = el("span", "box-label");
+    label.dataset.full = `${i + 1}. ${face.label} ${(100 * p).toFixed(0)}%`;
+    label.dataset.short = `${i + 1}`;
+    box.appendChild(label);
     boxes.appendChild(box);
   });
+  placeLabels();
 }
+
+// Each label goes where it stays inside the photo and covers no label placed before it:
+// above its box, below it, or inside its top or bottom edge; aligned with the box's left or
+// right side, centred on it, or just beside it. Where the full texts do not all fit (small
+// faces in a small window) every label shrinks to its face's number, which the list beside
+// the photo explains; the least covered spot is the last resort. Re-run on every resize.
+function placeLabels() {
+  if (layoutLabels("full") > 0) layoutLabels("short");
+}
+
+function layoutLabels(text) {
+  const stage = boxes.getBoundingClientRect();
+  const placed = [];
+  let total = 0;
+  for (const box of boxes.querySelectorAll(".box")) {
+    const label = box.querySelector(".box-label");
+    label.textContent = label.dataset[text];
+    const [spot, cost] = bestSpot(box, label, stage, placed);
+    const b = box.getBoundingClientRect();
+    label.style.left = `${spot.left - b.left - box.clientLeft}px`;
+    label.style.top = `${spot.top - b.top - box.clientTop}px`;
+    placed.push(spot);
+    total += cost;
+  }
+  return total;
+}
+
+function bestSpot(box, label, stage, placed) {
+  const b = box.getBoundingClientRect(), w = label.offsetWidth, h = label.offsetHeight;
+  const clampX = (x) => Math.max(stage.left, Math.min(x, stage.right - w));
+  let best = null, bestCost = Infinity;
+  for (const top of [b.top - h, b.bottom, b.top, b.bottom - h]) {
+    for (const x of [b.left, b.right - w, (b.left + b.right - w) / 2, b.left - w, b.right]) {
+      const left = clampX(x);
+      const r = { left, top, right: left + w, bottom: top + h };
+      const outside = r.top < stage.top - 0.5 || r.bottom > stage.bottom + 0.5;
+      const cost = (outside ? 1e9 : 0) + placed.reduce((sum, q) => sum + overlap(r, q), 0);
+      if (cost < bestCost) [best, bestCost] = [r, cost];
+    }
+  }
+  return [best, bestCost];
+}
+
+function overlap(a, b) {
+  const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+  const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+new ResizeObserver(placeLabels).observe(photo);
 
 function drawBars(result) {
   faces.replaceChildren();

@@ -132,6 +132,9 @@ def main() -> None:
     """Run every child, print the tables and one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--detectors", nargs="+", choices=sorted(DETECTORS),
+                        default=list(DETECTORS), help="fer's detectors to run (default: both; "
+                        "MTCNN takes about 10 minutes on 2 cores)")
     args = parser.parse_args()
     if args.child:
         kind, detector, *rest = args.child
@@ -147,7 +150,7 @@ def main() -> None:
           "whole process, start-up = imports + FER(...)")
     print(f"{'video':<26} {'detector':<6} {'frames':>6} {'w/ face':>7} {'start s':>7} "
           f"{'loop s':>7} {'wall s':>7} {'fps wall':>8} {'fps loop':>8} {'RSS MB':>7} model")
-    for detector in DETECTORS:
+    for detector in args.detectors:
         for video in VIDEOS:
             r = run_child(["--child", "video", detector, video])
             report["video"][f"{detector}/{video}"] = {
@@ -159,19 +162,20 @@ def main() -> None:
                   flush=True)
 
     print("\n## Photos: faces found / ms for one detect_emotions call (after a warm-up)")
-    for detector in DETECTORS:
+    for detector in args.detectors:
         report["photos"][detector] = run_child(["--child", "photos", detector])
-    names = sorted(report["photos"]["haar"]["photos"])
-    print(f"{'photo':<28} {'size':>9} " + " ".join(f"{d:>16}" for d in DETECTORS))
+    first = report["photos"][args.detectors[0]]["photos"]
+    names = sorted(first)
+    print(f"{'photo':<28} {'size':>9} " + " ".join(f"{d:>16}" for d in args.detectors))
     for name in names:
         cells = []
-        for detector in DETECTORS:
+        for detector in args.detectors:
             row = report["photos"][detector]["photos"][name]
             cells.append(f"{row['faces']:>2} / {row['ms']:>7.1f} ms")
-        size = report["photos"]["haar"]["photos"][name]["size"]
+        size = first[name]["size"]
         print(f"{name:<28} {size:>9} " + " ".join(f"{c:>16}" for c in cells))
     print("peak RSS MB: " + ", ".join(f"{d} {report['photos'][d]['rss_mb']:.0f}"
-                                      for d in DETECTORS))
+                                      for d in args.detectors))
     report["load_after"] = os.getloadavg()
     report["total_s"] = time.perf_counter() - START
     print(f"\nload average before {report['load_before'][0]:.2f}, after "

@@ -9,7 +9,9 @@
 2. memory flatness: RSS over the first vs the last 100 frames of the longer clip;
 3. `scancci predict photo.jpg` wall time (process start to exit), both trees;
 4. detection ms/photo and faces found per photo for every detector side by side, and face
-   recall on the video frames (every 6th frame).
+   recall on the video frames (every 6th frame);
+5. the `fer` package on the same clips and photos (`bench_fer.py`, in the throwaway venv that
+   `bash benchmarks/fer_venv.sh` builds; Haar only unless --fer haar mtcnn).
 
     .venv/bin/python benchmarks/bench_video.py [--baseline-ref 6b8f793] [--repeats 3]
 """
@@ -157,6 +159,23 @@ def bench_detectors(repeats: int) -> None:
               + ", ".join(f"{n} {k}/{len(frames)}" for n, k in found.items()), flush=True)
 
 
+def bench_fer_package(detectors: list[str]) -> None:
+    """The fer package's own run (its venv holds TensorFlow, which scancci never needs)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    python = Path(os.environ.get("FER_BENCH_VENV", cache / "scancci/fer-bench-venv")) \
+        / "bin/python"
+    print("\n# The fer package on the same clips and photos (bench_fer.py)")
+    if not python.is_file():
+        print(f"skipped: {python} is missing; build it with `bash benchmarks/fer_venv.sh`")
+        return
+    done = subprocess.run([str(python), str(REPO / "benchmarks/bench_fer.py"), "--detectors",
+                           *detectors], capture_output=True, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    print("\n".join(lines[:-1] if lines and lines[-1].startswith("{") else lines))
+    if done.returncode:
+        print(f"bench_fer.py failed ({done.returncode}): {done.stderr[-1500:]}")
+
+
 def cpu_line() -> str:
     """CPU model, cores and the vector extensions that decide the fast paths."""
     flags, name = set(), "unknown CPU"
@@ -177,6 +196,9 @@ def main() -> None:
     parser.add_argument("--baseline-ref", default="6b8f793",
                         help="git ref of the path to compare with (default: PyTorch path)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--fer", nargs="*", default=["haar"], metavar="DETECTOR",
+                        help="fer detectors to run as the outside baseline (haar, mtcnn; none "
+                        "to skip)")
     parser.add_argument("--max-frames", type=int, default=472,
                         help="frames per end-to-end run at most (the clips have 72 and 472)")
     args = parser.parse_args()
@@ -190,6 +212,8 @@ def main() -> None:
         bench_photo_startup(trees, work, args.repeats)
         bench_memory()
         bench_detectors(args.repeats)
+    if args.fer:
+        bench_fer_package(args.fer)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end (2 shared cores: figures are "
           "only comparable within this run)")
 

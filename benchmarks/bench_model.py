@@ -205,8 +205,12 @@ def bench_resnet50(args: argparse.Namespace, peak: dict[str, float]) -> None:
                   224, args.batches, args.repeats, peak)
     x = torch.randn(16, 3, 224, 224, generator=torch.Generator().manual_seed(16))
     y = torch.arange(16) % 7
+    x_cl = x.contiguous(memory_format=CL)
+    ours_cl = copy.deepcopy(ours).to(memory_format=CL)  # what scancci's trainer runs
     rows = [("original (loop) fp32", original, lambda m: m.loss(x, y), False),
-            ("scancci fp32", ours, lambda m: scancci_loss(m(x), y), False)]
+            ("scancci fp32", ours, lambda m: scancci_loss(m(x), y), False),
+            ("scancci fp32 channels-last (trainer)", ours_cl,
+             lambda m: scancci_loss(m(x_cl), y), False)]
     if bf16_native():
         rows.append(("scancci bf16 autocast", ours, lambda m: scancci_loss(m(x), y), True))
     if args.compile:
@@ -245,9 +249,13 @@ def bench_mobilenet(args: argparse.Namespace, peak: dict[str, float]) -> None:
                   112, args.batches, args.repeats, peak)
     x = torch.randn(16, 3, 112, 112, generator=torch.Generator().manual_seed(16))
     y = torch.arange(16) % 7
+    x_cl = x.contiguous(memory_format=CL)
+    ours_cl = copy.deepcopy(ours).to(memory_format=CL)  # what scancci's trainer runs
     rows = [("plain MobileNetV2 fp32", plain,
              lambda m: torch.nn.functional.cross_entropy(m(x), y), False),
-            ("scancci_mobilenetv2 fp32", ours, lambda m: scancci_loss(m(x), y), False)]
+            ("scancci_mobilenetv2 fp32", ours, lambda m: scancci_loss(m(x), y), False),
+            ("scancci_mobilenetv2 fp32 channels-last", ours_cl,
+             lambda m: scancci_loss(m(x_cl), y), False)]
     if bf16_native():
         rows.append(("scancci_mobilenetv2 bf16 autocast", ours,
                      lambda m: scancci_loss(m(x), y), True))

@@ -6,7 +6,7 @@ recipes) once per seed, each seed drawing its own synthetic faces and initialisa
 prints per-seed accuracies and mean +- sample std on the clean, occluded and masked test
 faces. SYNTHETIC data: the figures say nothing about real faces.
 
-    .venv/bin/python benchmarks/demo_seeds.py                    # 3 seeds x ~6 min on 2 cores
+    .venv/bin/python benchmarks/demo_seeds.py                    # 3 seeds x ~8 min on 2 cores
     .venv/bin/python benchmarks/demo_seeds.py --seeds 0 1 2 3 4  # more seeds
     .venv/bin/python benchmarks/demo_seeds.py --epochs 3 --train-per-class 60 --input-size 64
                                                                  # a quick, REDUCED study

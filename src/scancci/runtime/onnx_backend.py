@@ -7,15 +7,15 @@ scancci model (module or saved model) here, export it first: `scancci.export.onn
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
-from scancci.errors import CheckpointError, InvalidInputError, error_detail
+from scancci.errors import CheckpointError, InvalidInputError
 from scancci.runtime.metadata import ATTENTION, INPUT, LOGITS, config_from_dict, read_onnx_metadata
+from scancci.sessions import onnx_session
 
 PRECISIONS = ("fp32", "int8")
 
@@ -34,7 +34,7 @@ class OnnxClassifier:
         self.path = Path(path)
         if self.path.suffix.lower() != ".onnx" or not self.path.is_file():
             raise CheckpointError(f"{self.path}: no such ONNX file")
-        self.session = _open_session(self.path, threads)
+        self.session = onnx_session(self.path, threads)
         meta = read_onnx_metadata(self.session.get_modelmeta().custom_metadata_map, str(self.path))
         self.config = config_from_dict(meta["config"])
         self.precision: str = meta["precision"]
@@ -84,16 +84,6 @@ class OnnxClassifier:
                 f"{tuple(batch.shape)}"
             )
         return np.ascontiguousarray(batch, dtype=np.float32)
-
-
-def _open_session(path: Path, threads: int | None) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises its own untyped errors for broken files
-        raise CheckpointError(f"{path}: not a loadable ONNX model ({error_detail(err)})") from err
 
 
 def _check_matches_config(session: ort.InferenceSession, config: Any, path: Path) -> None:

@@ -46,7 +46,8 @@ def main() -> None:
     parser.add_argument("--train-per-class", type=int, default=d.train_per_class)
     parser.add_argument("--test-per-class", type=int, default=d.test_per_class)
     parser.add_argument("--input-size", type=int, default=d.input_size)
-    parser.add_argument("--out", type=Path, default=Path("demo-seeds-output"))
+    parser.add_argument("--output", "-o", type=Path, default=Path("demo-seeds-output"),
+                        help="folder of the per-seed demo runs")
     args = parser.parse_args()
     if len(args.seeds) < 2:
         parser.error("give at least 2 seeds (--seeds 0 1 2): a spread needs several runs")
@@ -55,7 +56,7 @@ def main() -> None:
     start = time.perf_counter()
     accuracy: dict[str, dict[str, list[float]]] = {}
     for seed in args.seeds:
-        result = run_demo(DemoSettings(out=args.out / f"seed_{seed}", seed=seed,
+        result = run_demo(DemoSettings(out=args.output / f"seed_{seed}", seed=seed,
                                        epochs=args.epochs, train_per_class=args.train_per_class,
                                        test_per_class=args.test_per_class,
                                        input_size=args.input_size, progress=False))

@@ -27,8 +27,8 @@ def cache_dir() -> Path:
     return Path(base) / "scancci" / "models"
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in chunks (cached files and the shipped weights alike)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from scancci.cache import file_sha256
 from scancci.cli import main
 from scancci.data.label_maps import name_to_canonical
 from scancci.data.labels import CLASS_NAMES, CLASS_NAMES_7
@@ -25,7 +26,6 @@ from scancci.models.zoo import (
     PRETRAINED,
     canonical_order,
     get_pretrained,
-    sha256_of,
     weights_file,
 )
 
@@ -131,7 +131,7 @@ def test_a_corrupted_file_gives_a_clear_error(tmp_path) -> None:
         broken = tmp_path / f"{name}.bin"
         broken.write_bytes(weights_file(entry).read_bytes()[:4096])  # truncated
         # an entry recording the damaged file's hash: the reader itself must refuse it
-        entry = dataclasses.replace(entry, sha256=sha256_of(broken))
+        entry = dataclasses.replace(entry, sha256=file_sha256(broken))
         with pytest.raises(CheckpointError, match="corrupted"):
             build_pretrained(entry, weights=broken)
 

@@ -17,12 +17,12 @@ it without loading torch); `scancci.models.pretrained` reads the weights into th
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from scancci.cache import file_sha256
 from scancci.data.labels import CLASS_NAMES
 from scancci.errors import CheckpointError, unknown_name
 from scancci.models.config import ModelConfig
@@ -126,18 +126,9 @@ def weights_file(entry: PretrainedEntry) -> Path:
     return path
 
 
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_sha256(entry: PretrainedEntry, path: Path) -> None:
     """Refuse a weights file that is not exactly the one the entry was ported from."""
-    found = sha256_of(path)
+    found = file_sha256(path)
     if found != entry.sha256:
         raise CheckpointError(
             f"refusing {path}: sha256 {found[:16]}... is not the {entry.package} "

@@ -11,11 +11,24 @@ import onnxruntime as ort
 from scancci.errors import CheckpointError, error_detail
 
 
-def default_threads() -> int:
-    """One core fewer than this process may use (at most 4): the spare core decodes the next
-    video frames or images meanwhile; on 2 cores this ran a video 1.5x faster than 2 threads."""
+def spare_core_threads() -> int:
+    """One thread fewer than the cores this process may use (at least 1): the spare core
+    decodes the next video frames or images meanwhile (PyTorch's and onnxruntime's spinning
+    workers slow down sharply when every core is busy)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, (cores or 1) - 1))
+    return max(1, (cores or 1) - 1)
+
+
+def default_threads() -> int:
+    """onnxruntime's intra-op threads: `spare_core_threads()`, at most 4; on 2 cores this ran a
+    video 1.5x faster than 2 threads."""
+    return min(4, spare_core_threads())
+
+
+def is_cpu(device: object) -> bool:
+    """True for None, "cpu" or torch.device("cpu"): where onnxruntime's CPU sessions can serve
+    (any other device is checked and run by PyTorch)."""
+    return str(device or "cpu") == "cpu"
 
 
 def onnx_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:

@@ -27,6 +27,7 @@ from scancci.faces import blazeface
 from scancci.faces.boxes import DetectedFace, iou_matrix
 from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 from scancci.imaging import load_image
+from scancci.sessions import is_cpu
 
 if TYPE_CHECKING:  # type hints only: CPU detection never imports torch
     import torch
@@ -66,7 +67,7 @@ class FaceDetector:
     def __post_init__(self) -> None:
         if self.backend not in DETECTORS:
             raise unknown_name("face detector", str(self.backend), DETECTORS)
-        if str(self.device or "cpu") != "cpu":  # checked by PyTorch, which then runs it
+        if not is_cpu(self.device):  # checked by PyTorch, which then runs it
             from scancci.devices import resolve_device
 
             self.device = resolve_device(self.device)
@@ -216,7 +217,7 @@ def blazeface_runner(device: str | torch.device | None = "cpu"
                      ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """BlazeFace's network for `device`: onnxruntime on the CPU (converted once, see
     `scancci.cache`), PyTorch elsewhere."""
-    if str(device or "cpu") == "cpu":
+    if is_cpu(device):
         return blazeface.OnnxBlazeFace(blazeface.onnx_path(_export_blazeface))
     from scancci.faces.tflite_net import TorchBlazeFace  # PyTorch, only off the CPU
 

@@ -16,6 +16,7 @@ from scancci.errors import InvalidInputError, MissingDependencyError, unknown_na
 from scancci.inference.pretrained_onnx import pretrained_onnx_classifier
 from scancci.models.zoo import list_pretrained
 from scancci.runtime.onnx_backend import OnnxClassifier
+from scancci.sessions import is_cpu
 
 if TYPE_CHECKING:  # type hints only
     import torch
@@ -39,15 +40,15 @@ def default_backend(model: Any, device: Any = "cpu", precision: str = "fp32") ->
     baseline in fp32 on the CPU, else "torch"."""
     if is_onnx_file(model):
         return "onnx"
-    cpu = str(device or "cpu") == "cpu"
-    return "onnx" if is_pretrained_name(model) and cpu and precision == "fp32" else "torch"
+    cpu_fp32 = is_cpu(device) and precision == "fp32"
+    return "onnx" if is_pretrained_name(model) and cpu_fp32 else "torch"
 
 
 def create_classifier(model: Any, *, backend: str | None = None, precision: str = "fp32",
                       device: str | torch.device = "cpu") -> Any:
     """A Classifier for a saved model path, a scancci module, an .onnx file, a pretrained
     baseline's name or a classifier; `backend` None picks `default_backend`."""
-    if str(device or "cpu") != "cpu":  # checked by PyTorch, which then runs the model
+    if not is_cpu(device):  # checked by PyTorch, which then runs the model
         from scancci.devices import resolve_device
 
         device = resolve_device(device)

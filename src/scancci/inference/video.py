@@ -9,7 +9,6 @@ thread too). Rotated phone videos are turned upright from their display matrix.
 
 from __future__ import annotations
 
-import os
 import queue
 import sys
 import threading
@@ -29,6 +28,7 @@ from scancci.faces.detect import DetectedFace
 from scancci.inference.results import Face, Prediction
 from scancci.inference.tracking import FaceFollower, IoUTracker
 from scancci.inference.writer import ResultWriter
+from scancci.sessions import spare_core_threads
 
 if TYPE_CHECKING:  # type hints only: the Recognizer imports this module
     from scancci.inference.recognizer import Recognizer
@@ -297,8 +297,7 @@ def inference_threads(threads: int) -> int:
     """PyTorch threads while a video runs (of `threads`): one core is left to the decoding
     thread (with every core busy, PyTorch's spinning worker threads slow each other down
     ten-fold on 2 cores)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(threads, (cores or 1) - 1))
+    return max(1, min(threads, spare_core_threads()))
 
 
 class _FaceLocator:

@@ -34,22 +34,11 @@ from scancci.models.fast import bf16_native
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
 from reference_impl import OriginalModel, randomize, save_original_checkpoint  # noqa: E402
-from timing import fastest_seconds  # noqa: E402
+from timing import cpu_flags, fastest_seconds  # noqa: E402
 
 CL = torch.channels_last
 Variant = tuple[str, Callable[[torch.Tensor], torch.Tensor], str, float, str | None]
 # (label, x -> logits, matmul dtype it is compared with, forward FLOPs/image, reference label)
-
-
-def cpu_flags() -> str:
-    """The CPU model and the flags that decide the fast paths (AVX-512, bf16, VNNI, AMX)."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
-                  if ln.startswith("model name")), "unknown CPU")
-    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
-                      if ln.startswith("flags")), []))
-    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
-    return f"{model}; " + " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in wanted)
 
 
 def matmul_gflops(dtype: torch.dtype, n: int, repeats: int) -> float:
@@ -133,6 +122,19 @@ def sgd_step(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.
     return step
 
 
+def scancci_train_rows(name: str, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
+                       ) -> list[tuple[str, torch.nn.Module, Callable, bool]]:
+    """Training-step rows of a scancci model: fp32, fp32 channels-last (what scancci's trainer
+    runs) and, where bf16 is native, bf16 autocast."""
+    x_cl = x.contiguous(memory_format=CL)
+    model_cl = copy.deepcopy(model).to(memory_format=CL)
+    rows = [(f"{name} fp32", model, lambda m: scancci_loss(m(x), y), False),
+            (f"{name} fp32 channels-last", model_cl, lambda m: scancci_loss(m(x_cl), y), False)]
+    if bf16_native():
+        rows.append((f"{name} bf16 autocast", model, lambda m: scancci_loss(m(x), y), True))
+    return rows
+
+
 def train_table(title: str, rows: list[tuple[str, torch.nn.Module, Callable, bool]],
                 repeats: int) -> None:
     """Training-step img/s at batch 16 and the ratio to the first row."""
@@ -205,14 +207,8 @@ def bench_resnet50(args: argparse.Namespace, peak: dict[str, float]) -> None:
                   224, args.batches, args.repeats, peak)
     x = torch.randn(16, 3, 224, 224, generator=torch.Generator().manual_seed(16))
     y = torch.arange(16) % 7
-    x_cl = x.contiguous(memory_format=CL)
-    ours_cl = copy.deepcopy(ours).to(memory_format=CL)  # what scancci's trainer runs
     rows = [("original (loop) fp32", original, lambda m: m.loss(x, y), False),
-            ("scancci fp32", ours, lambda m: scancci_loss(m(x), y), False),
-            ("scancci fp32 channels-last (trainer)", ours_cl,
-             lambda m: scancci_loss(m(x_cl), y), False)]
-    if bf16_native():
-        rows.append(("scancci bf16 autocast", ours, lambda m: scancci_loss(m(x), y), True))
+            *scancci_train_rows("scancci", ours, x, y)]
     if args.compile:
         compiled = torch.compile(ours)
         rows.append(("scancci fp32 torch.compile", compiled,
@@ -249,16 +245,9 @@ def bench_mobilenet(args: argparse.Namespace, peak: dict[str, float]) -> None:
                   112, args.batches, args.repeats, peak)
     x = torch.randn(16, 3, 112, 112, generator=torch.Generator().manual_seed(16))
     y = torch.arange(16) % 7
-    x_cl = x.contiguous(memory_format=CL)
-    ours_cl = copy.deepcopy(ours).to(memory_format=CL)  # what scancci's trainer runs
     rows = [("plain MobileNetV2 fp32", plain,
              lambda m: torch.nn.functional.cross_entropy(m(x), y), False),
-            ("scancci_mobilenetv2 fp32", ours, lambda m: scancci_loss(m(x), y), False),
-            ("scancci_mobilenetv2 fp32 channels-last", ours_cl,
-             lambda m: scancci_loss(m(x_cl), y), False)]
-    if bf16_native():
-        rows.append(("scancci_mobilenetv2 bf16 autocast", ours,
-                     lambda m: scancci_loss(m(x), y), True))
+            *scancci_train_rows("scancci_mobilenetv2", ours, x, y)]
     train_table("MobileNetV2 training step, batch 16, 112 px", rows, args.repeats)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from timing import median_seconds
+from timing import cpu_flags, median_seconds
 
 from scancci.faces import DETECTORS, FaceDetector
 from scancci.imaging import is_image_file, load_image
@@ -184,21 +184,6 @@ def bench_fer_package(detectors: list[str]) -> None:
         print(f"bench_fer.py failed ({done.returncode}): {done.stderr[-1500:]}")
 
 
-def cpu_line() -> str:
-    """CPU model, cores and the vector extensions that decide the fast paths."""
-    flags, name = set(), "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    shown = sorted(f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "fma"))
-    return f"{name}, {os.cpu_count()} CPUs, {' '.join(shown) or 'no AVX flags read'}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-ref", default="6b8f793",
@@ -210,7 +195,7 @@ def main() -> None:
     parser.add_argument("--max-frames", type=int, default=472,
                         help="frames per end-to-end run at most (the clips have 72 and 472)")
     args = parser.parse_args()
-    print(f"{cpu_line()}; torch {torch.__version__}; load average "
+    print(f"CPU: {cpu_flags()}, {os.cpu_count()} CPUs; torch {torch.__version__}; load average "
           f"{os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

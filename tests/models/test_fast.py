@@ -13,8 +13,6 @@ from torch import nn
 from scancci.models import create_model, optimize_for_inference
 from scancci.models import fast as fast_module
 from scancci.models.fast import fold_batchnorm
-from scancci.models.regions import extract_regions
-from scancci.models.scan import remove_border_taps
 
 
 def _nontrivial(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -93,19 +91,6 @@ def test_fold_batchnorm_resnet_blocks():
     model = create_model("scancci_resnet18", num_classes=7).eval()
     trunk = fold_batchnorm(copy.deepcopy(model.trunk))
     assert not any(isinstance(m, nn.BatchNorm2d) for m in trunk.modules())
-
-
-def test_border_taps_equal_per_region_padding():
-    x = torch.randn(2, 5, 13, 10)
-    weight = torch.randn(4, 5, 3, 3)
-    z = remove_border_taps(torch.nn.functional.conv2d(x, weight, padding=1), x, weight)
-    for zg, xg in zip(extract_regions(z.permute(0, 2, 3, 1)), extract_regions(x.permute(0, 2, 3, 1)),
-                      strict=True):
-        b, r, h, w, c = xg.shape
-        alone = torch.nn.functional.conv2d(xg.reshape(b * r, h, w, c).permute(0, 3, 1, 2), weight,
-                                           padding=1)
-        torch.testing.assert_close(zg.reshape(b * r, h, w, -1).permute(0, 3, 1, 2), alone,
-                                   atol=1e-5, rtol=1e-5)
 
 
 def test_bf16_falls_back_with_one_line(monkeypatch, caplog):

@@ -9,6 +9,7 @@ from scancci.errors import InvalidInputError, UnknownNameError
 from scancci.models.regions import (
     axis_sizes,
     extract_regions,
+    gather_regions,
     paste_regions,
     quadrant_bounds,
     region_cells,
@@ -69,6 +70,21 @@ def test_paste_inverts_extract(h, w, layout):
     x = torch.randn(2, h, w, 1)
     parts = [g[..., 0] for g in extract_regions(x, layout)]
     assert torch.equal(paste_regions(parts, h, w, layout), x[..., 0])
+
+
+@pytest.mark.parametrize(("h", "w", "layout"), [(28, 28, "reference"), (28, 28, "grid"),
+                                                (9, 13, "grid")])
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_gather_puts_each_cell_in_its_region_and_its_gradient_is_exact(h, w, layout,
+                                                                       memory_format):
+    x = torch.randn(2, 3, h, w, dtype=torch.float64).contiguous(memory_format=memory_format)
+    regions = [g[:, j] for g in gather_regions(x, layout) for j in range(g.shape[1])]
+    for region, cells in zip(regions, region_cells(h, w, layout), strict=True):
+        rows = torch.tensor([[r for r, _ in row] for row in cells])
+        cols = torch.tensor([[c for _, c in row] for row in cells])
+        assert torch.equal(region, x[:, :, rows, cols].permute(0, 2, 3, 1))
+    x.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: tuple(gather_regions(t, layout)), (x,))
 
 
 def test_reference_layout_needs_28():

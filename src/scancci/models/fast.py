@@ -7,8 +7,8 @@ and both layouts):
   build lacks it, folded convolutions run and one line says so); channels-last end to end.
 - SCAN's PReLU -> BatchNorm -> sigmoid run as one multiplier/shift pass on the conv output:
   BN(PReLU(z)) = z * (scale if z >= 0 else scale * slope) + shift.
-- Shared local SCAN: one convolution over the whole map minus the border taps, as the eager
-  model (`scan.remove_border_taps`), then the fused gate and per-region pooling.
+- Shared local SCAN: the regions gathered into four same-shaped groups, one convolution per
+  group, as the eager model (`regions.gather_regions`), then the fused gate and pooling.
 - Independent local SCANs (25 weight sets) keep their batched matrix product.
 - bf16: bf16 trunk weights and the heads under CPU autocast, where the CPU has native bf16
   (AVX512-BF16 or AMX); elsewhere oneDNN emulates bf16 about 50-100x slower than fp32, so fp32
@@ -28,12 +28,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from scancci.errors import unknown_name
 from scancci.models.base import ExpressionModel, ScanCCIOutput
-from scancci.models.regions import (
-    check_layout,
-    extract_regions,
-    paste_regions,
-)
-from scancci.models.scan import SCANBlock, SharedLocalSCAN, reference_as_grid, remove_border_taps
+from scancci.models.regions import check_layout, gather_regions, paste_regions
+from scancci.models.scan import SCANBlock, SharedLocalSCAN
 from scancci.models.scancci import ScanCCI, local_regions
 
 log = logging.getLogger(__name__)
@@ -264,15 +260,15 @@ class FastAttention(nn.Module):
                         "local": paste_regions(local_maps, h, w, self.patch_layout).float()}
 
     def _shared(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """One conv over the map with the border taps removed -> (B x 25 x C, region maps)."""
-        if self.patch_layout == "reference":
-            x = reference_as_grid(x)
-        weight = self.local_gate.weight
-        a = self.local_gate(remove_border_taps(F.conv2d(x, weight, padding=1), x, weight))
-        regions = extract_regions((a * x).permute(0, 2, 3, 1))  # grid layout, B x R x h x w x C
-        pooled = torch.cat([g.mean(dim=(2, 3)) for g in regions], dim=1)
-        maps = extract_regions(a.mean(dim=1, keepdim=True).permute(0, 2, 3, 1))
-        return pooled, [m[..., 0] for m in maps]
+        """One conv per same-shaped group of regions -> (B x 25 x C, region maps)."""
+        pooled, maps = [], []
+        for group in gather_regions(x, self.patch_layout):
+            b, r, h, w, c = group.shape
+            xg = group.reshape(b * r, h, w, c).permute(0, 3, 1, 2)  # B*R x C x h x w
+            a = self.local_gate(F.conv2d(xg, self.local_gate.weight, padding=1))
+            pooled.append((a * xg).mean(dim=(2, 3)).reshape(b, r, c))
+            maps.append(a.mean(dim=1).reshape(b, r, h, w))
+        return torch.cat(pooled, dim=1), maps
 
 
 class FastScanCCI(_FastBase):

@@ -24,9 +24,11 @@ tensor, so a whole group goes through one convolution instead of a Python loop p
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from scancci.errors import InvalidInputError, unknown_name
@@ -87,39 +89,83 @@ def check_layout(layout: str, height: int, width: int) -> None:
 
 def extract_regions(x: torch.Tensor, layout: str = "grid") -> list[torch.Tensor]:
     """Split a B x H x W x C (channels-last) map into the four groups, each B x R x h x w x C."""
-    b, h, w, c = x.shape
-    check_layout(layout, h, w)
-    sh, _ = axis_sizes(h)
-    sw, _ = axis_sizes(w)
+    return gather_regions(x.permute(0, 3, 1, 2), layout)
+
+
+def gather_regions(x: torch.Tensor, layout: str = "grid") -> list[torch.Tensor]:
+    """A B x C x H x W map -> the four groups as contiguous B x R x h x w x C tensors.
+
+    ONE row permutation of the map's cells (the regions tile the map in both layouts), so each
+    group goes into a convolution without a copy of its own, and the backward pass is the
+    inverse permutation (slicing would zero-fill a whole map and add into it per group).
+    """
+    b, c, h, w = x.shape
+    base = torch.arange(b, device=x.device).mul_(h * w)[:, None]
+    order = torch.cat([(base + torch.tensor(cells, device=x.device)).reshape(-1)
+                       for cells in _group_cells(h, w, layout)])  # group-major, then image
+    rows = _PermuteRows.apply(x.permute(0, 2, 3, 1).reshape(b * h * w, c), order)
+    groups, start = [], 0
+    for spec in region_groups(h, w, layout):
+        n = b * spec.count * spec.height * spec.width
+        groups.append(rows[start:start + n].reshape(b, spec.count, spec.height, spec.width, c))
+        start += n
+    return groups
+
+
+@functools.lru_cache(maxsize=64)
+def _group_cells(height: int, width: int, layout: str) -> tuple[tuple[int, ...], ...]:
+    """Each group's map cells (row-major indices), region by region: the layout as data.
+
+    Plain ints from numpy: a cached value made with torch ops while torch.export traces would
+    hold fake or symbolic values afterwards.
+    """
+    check_layout(layout, height, width)
+    sh, _ = axis_sizes(height)
+    sw, _ = axis_sizes(width)
     top, left = 4 * sh, 4 * sw
-    block = x[:, :top, :left].reshape(b, 4, sh, 4, sw, c).transpose(2, 3)  # B x 4 x 4 x s x s x C
-    right = x[:, :top, left:].reshape(b, 4, sh, w - left, c)  # B x 4 x s x r x C
+    cell = np.arange(height * width).reshape(height, width)
+    block = cell[:top, :left].reshape(4, sh, 4, sw).swapaxes(1, 2)  # 4 x 4 x s x s
+    right = cell[:top, left:].reshape(4, sh, width - left)
     if layout == "reference":
         # row 24 + j, columns 0-23, folded into 4 x 6: cell (i, c) = column 6i + c
-        bottom = x[:, top:, :left].reshape(b, h - top, 4, 6, c)  # B x 4 x 4 x 6 x C
+        bottom = cell[top:, :left].reshape(height - top, 4, 6)
     else:
-        bottom = x[:, top:, :left].reshape(b, h - top, 4, sw, c).transpose(1, 2)  # B x 4 x r x s x C
-    corner = x[:, top:, left:].unsqueeze(1)  # B x 1 x r x r x C
-    return [block.reshape(b, 16, sh, sw, c), right, bottom, corner]
+        bottom = cell[top:, :left].reshape(height - top, 4, sw).swapaxes(0, 1)  # 4 x r x s
+    corner = cell[top:, left:]
+    return tuple(tuple(g.reshape(-1).tolist()) for g in (block, right, bottom, corner))
+
+
+class _PermuteRows(torch.autograd.Function):
+    """rows[order] where `order` is a permutation; its gradient is the inverse permutation."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, rows: torch.Tensor,
+                order: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(order)
+        return rows.index_select(0, order)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+                 ) -> tuple[torch.Tensor, None]:
+        (order,) = ctx.saved_tensors
+        return grad.index_select(0, _inverse(order)), None
+
+
+def _inverse(order: torch.Tensor) -> torch.Tensor:
+    """The inverse of a permutation."""
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(order.numel(), device=order.device)
+    return inverse
 
 
 def paste_regions(parts: list[torch.Tensor], height: int, width: int,
                   layout: str = "grid") -> torch.Tensor:
     """Inverse of `extract_regions` for one value per cell: four B x R x h x w -> B x H x W."""
     b = parts[0].shape[0]
-    sh, _ = axis_sizes(height)
-    sw, _ = axis_sizes(width)
-    top, left = 4 * sh, 4 * sw
-    block = parts[0].reshape(b, 4, 4, sh, sw).transpose(2, 3).reshape(b, top, left)
-    right = parts[1].reshape(b, top, width - left)
-    if layout == "reference":
-        bottom = parts[2].reshape(b, height - top, left)
-    else:
-        bottom = parts[2].transpose(1, 2).reshape(b, height - top, left)
-    corner = parts[3].reshape(b, height - top, width - left)
-    upper = torch.cat([block, right], dim=2)
-    lower = torch.cat([bottom, corner], dim=2)
-    return torch.cat([upper, lower], dim=1)
+    values = torch.cat([p.reshape(b, -1) for p in parts], dim=1)  # cells in region order
+    order = torch.tensor([i for cells in _group_cells(height, width, layout) for i in cells],
+                         device=values.device)
+    return values.index_select(1, _inverse(order)).reshape(b, height, width)
 
 
 def region_cells(height: int, width: int, layout: str = "grid") -> list[list[list[tuple[int, int]]]]:

@@ -7,10 +7,10 @@ residual. `SCANBlock` keeps the original's module names (`attention.0` conv, `.1
 `.2` BatchNorm) so original checkpoints map key for key.
 
 The local branch applies SCAN to each of the 25 regions as its own tensor (the 3x3 conv
-zero-pads at every region border). The original loops over regions in Python; here:
-- shared SCAN (one for all regions): one convolution over the whole map, minus the taps that
-  cross region borders;
-- independent SCANs (25 of them): one batched matrix product per region shape (im2col).
+zero-pads at every region border). The original loops over regions in Python; here the regions
+are gathered into their four same-shaped groups (`gather_regions`) and:
+- shared SCAN (one for all regions): one convolution per group, its regions as the batch;
+- independent SCANs (25 of them): one batched matrix product per group (im2col).
 Both give the original's results: in training mode BatchNorm still normalises each region with
 its own batch statistics and updates the running statistics once per region, in region order.
 """
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from scancci.errors import InvalidInputError
-from scancci.models.regions import NUM_REGIONS, RegionGroup, axis_sizes, extract_regions
+from scancci.models.regions import NUM_REGIONS, RegionGroup, gather_regions
 
 
 class SCANBlock(nn.Module):
@@ -47,11 +47,12 @@ class SCANBlock(nn.Module):
 class SharedLocalSCAN(nn.Module):
     """One SCAN applied to all 25 regions (the original's `SharedAttentionBranch`).
 
-    The 25 regions are zero-padded one by one in the original. Here ONE 3x3 convolution runs
-    over the whole map and the taps that cross a region border are subtracted
-    (`remove_border_taps`): the same values, and oneDNN runs a 28 x 28 map about twice as fast
-    per FLOP as 6 x 6 regions stacked in the batch. The "reference" layout is first rearranged
-    into a grid (`reference_as_grid`).
+    The original zero-pads and convolves the 25 regions one by one. Here the map's cells are
+    gathered into the four same-shaped groups by one permutation (`gather_regions`) and each
+    group goes through the convolution as one batch of regions: the same values, 4 kernels
+    instead of 25, and no FLOPs beyond the original's (measured on a 2-core AVX2 CPU, batch 8:
+    a sixth faster than the earlier one-convolution-over-the-map-minus-border-taps, and about
+    1.4x faster in training; docs/model.md).
     """
 
     def __init__(self, channels: int) -> None:
@@ -61,63 +62,16 @@ class SharedLocalSCAN(nn.Module):
     def forward(self, x: torch.Tensor, layout: str = "grid"
                 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """B x C x H x W map -> (pooled B x 25 x C, four attention groups B x R x h x w)."""
-        if layout == "reference":
-            x = reference_as_grid(x)
         conv, prelu, bn = self.block.attention[0], self.block.attention[1], self.block.attention[2]
-        y = F.prelu(remove_border_taps(conv(x), x, conv.weight), prelu.weight)
         pooled, maps = [], []
-        for yg, xg in zip(extract_regions(y.permute(0, 2, 3, 1)),
-                          extract_regions(x.permute(0, 2, 3, 1)), strict=True):
-            b, r, h, w, c = yg.shape
-            yg = yg.reshape(b * r, h, w, c).permute(0, 3, 1, 2)  # B*R x C x h x w
-            xg = xg.reshape(b * r, h, w, c).permute(0, 3, 1, 2)
-            a = torch.sigmoid(_per_region_batch_norm(yg, r, bn) if bn.training else bn(yg))
+        for group in gather_regions(x, layout):
+            b, r, h, w, c = group.shape
+            xg = group.reshape(b * r, h, w, c).permute(0, 3, 1, 2)  # B*R x C x h x w
+            y = F.prelu(conv(xg), prelu.weight)
+            a = torch.sigmoid(_per_region_batch_norm(y, r, bn) if bn.training else bn(y))
             pooled.append((a * xg).mean(dim=(2, 3)).reshape(b, r, c))
             maps.append(a.mean(dim=1).reshape(b, r, h, w))
         return torch.cat(pooled, dim=1), maps
-
-
-def remove_border_taps(z: torch.Tensor, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """conv3x3(x) (padding 1) over the whole map -> as if each grid region were padded alone.
-
-    The taps to remove are those whose input cell lies in another region: one kernel row across
-    each horizontal border, one kernel column across each vertical border, and the corner taps
-    that cross both (removed twice by the first two, so added back once). Borders are evenly
-    spaced (every s cells), so all of it works on strided views. Returns a new tensor (autograd
-    sees it); z, x: B x C x H x W, weight C_out x C_in x 3 x 3.
-    """
-    rows, cols = _borders(x.shape[2]), _borders(x.shape[3])
-    z = z.clone(memory_format=torch.channels_last if x.is_contiguous(
-        memory_format=torch.channels_last) else torch.contiguous_format)
-    # (cells whose taps cross, cells the taps reach, kernel index): the last row/column of a
-    # region reaches the next region through kernel index 2, the first row/column through 0
-    rows_pairs = ((rows[0], rows[1], 2), (rows[1], rows[0], 0))
-    cols_pairs = ((cols[0], cols[1], 2), (cols[1], cols[0], 0))
-    for dst, src, k in rows_pairs:
-        z[:, :, dst] -= F.conv2d(x[:, :, src], weight[:, :, k:k + 1], padding=(0, 1))
-    for dst, src, k in cols_pairs:
-        z[:, :, :, dst] -= F.conv2d(x[:, :, :, src], weight[:, :, :, k:k + 1], padding=(1, 0))
-    for r_dst, r_src, i in rows_pairs:
-        for c_dst, c_src, j in cols_pairs:
-            z[:, :, r_dst, c_dst] += F.conv2d(x[:, :, r_src, c_src], weight[:, :, i:i + 1, j:j + 1])
-    return z
-
-
-def _borders(n: int) -> tuple[slice, slice]:
-    """(last cell of regions 1-4, first cell of regions 2-5) along an axis of n cells."""
-    s, _ = axis_sizes(n)
-    return slice(s - 1, 4 * s, s), slice(s, 4 * s + 1, s)
-
-
-def reference_as_grid(x: torch.Tensor) -> torch.Tensor:
-    """The original's bottom strip rearranged so that its regions are grid sub-blocks.
-
-    Reference bottom region j, cell (i, k) is map cell (24 + j, 6i + k); in the grid it sits at
-    (24 + i, 6j + k): a transpose of (i, j) inside rows 24-27, columns 0-23 (B x C x 28 x 28).
-    """
-    b, c = x.shape[:2]
-    strip = x[:, :, 24:, :24].reshape(b, c, 4, 4, 6).transpose(2, 3).reshape(b, c, 4, 24)
-    return torch.cat([x[:, :, :24], torch.cat([strip, x[:, :, 24:, 24:]], dim=3)], dim=2)
 
 
 def _per_region_batch_norm(y: torch.Tensor, regions: int, bn: nn.BatchNorm2d) -> torch.Tensor:

@@ -14,8 +14,9 @@ Options (`config.options`):
 - cci_heads: "shared" (one MLP for the 4 quadrants, as the original code) or "independent"
   (four MLPs, as the paper's figure suggests). Deviation when "independent".
 Unlike the original (three separate modules, 224 px only, a Python loop over 25 regions), the
-model takes any input of at least 33 px (grid layout) and runs the shared local SCAN as one
-convolution over the map (border taps removed), the 25 independent ones as batched products.
+model takes any input of at least 33 px (grid layout) and runs the 25 regions as four
+same-shaped groups: one convolution per group (shared SCAN) or one batched product per group
+(independent SCANs).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from scancci.models.backbones import create_trunk
 from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.models.cci import CCIBranch
 from scancci.models.config import ModelConfig
-from scancci.models.regions import check_layout, extract_regions, paste_regions, region_groups
+from scancci.models.regions import check_layout, gather_regions, paste_regions, region_groups
 from scancci.models.scan import IndependentLocalSCAN, SCANBlock, SharedLocalSCAN
 
 LOCAL_SCAN = ("shared", "independent")
@@ -42,7 +43,7 @@ def local_regions(local_scan: nn.Module, x: torch.Tensor, layout: str
     if isinstance(local_scan, SharedLocalSCAN):
         return local_scan(x, layout)
     specs = region_groups(x.shape[2], x.shape[3], layout)
-    groups = extract_regions(x.permute(0, 2, 3, 1), layout)  # B x R x h x w x C
+    groups = gather_regions(x, layout)  # B x R x h x w x C
     results = [local_scan(g, spec) for g, spec in zip(groups, specs, strict=True)]
     return torch.cat([p for p, _ in results], dim=1), [m for _, m in results]
 

@@ -103,7 +103,10 @@ def gather_regions(x: torch.Tensor, layout: str = "grid") -> list[torch.Tensor]:
     base = torch.arange(b, device=x.device).mul_(h * w)[:, None]
     order = torch.cat([(base + torch.tensor(cells, device=x.device)).reshape(-1)
                        for cells in _group_cells(h, w, layout)])  # group-major, then image
-    rows = _PermuteRows.apply(x.permute(0, 2, 3, 1).reshape(b * h * w, c), order)
+    rows = x.permute(0, 2, 3, 1).reshape(b * h * w, c)
+    # the custom backward only where autograd records (TorchScript cannot trace a Function)
+    rows = (_PermuteRows.apply(rows, order) if torch.is_grad_enabled() and rows.requires_grad
+            else rows.index_select(0, order))
     groups, start = [], 0
     for spec in region_groups(h, w, layout):
         n = b * spec.count * spec.height * spec.width

@@ -35,11 +35,15 @@ def test_grid_layout_28_cell_by_cell():
     assert region_cells(28, 28, "grid") == _expected_grid_28()
 
 
-def test_reference_layout_28_cell_by_cell():
+def _expected_reference_28() -> list[list[list[tuple[int, int]]]]:
     expected = _expected_grid_28()
     for j in range(4):  # bottom region j: row 24 + j, cell (i, c) = column 6i + c
         expected[20 + j] = [[(24 + j, 6 * i + c) for c in range(6)] for i in range(4)]
-    assert region_cells(28, 28, "reference") == expected
+    return expected
+
+
+def test_reference_layout_28_cell_by_cell():
+    assert region_cells(28, 28, "reference") == _expected_reference_28()
 
 
 @pytest.mark.parametrize("layout", ["grid", "reference"])
@@ -72,19 +76,18 @@ def test_paste_inverts_extract(h, w, layout):
     assert torch.equal(paste_regions(parts, h, w, layout), x[..., 0])
 
 
-@pytest.mark.parametrize(("h", "w", "layout"), [(28, 28, "reference"), (28, 28, "grid"),
-                                                (9, 13, "grid")])
+@pytest.mark.parametrize("layout", ["grid", "reference"])
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
-def test_gather_puts_each_cell_in_its_region_and_its_gradient_is_exact(h, w, layout,
-                                                                       memory_format):
-    x = torch.randn(2, 3, h, w, dtype=torch.float64).contiguous(memory_format=memory_format)
+def test_gather_puts_each_cell_in_its_region_and_its_gradient_is_exact(layout, memory_format):
+    x = torch.randn(2, 3, 28, 28, dtype=torch.float64).contiguous(memory_format=memory_format)
     regions = [g[:, j] for g in gather_regions(x, layout) for j in range(g.shape[1])]
-    for region, cells in zip(regions, region_cells(h, w, layout), strict=True):
+    expected = _expected_grid_28() if layout == "grid" else _expected_reference_28()  # the spec
+    for region, cells in zip(regions, expected, strict=True):
         rows = torch.tensor([[r for r, _ in row] for row in cells])
         cols = torch.tensor([[c for _, c in row] for row in cells])
         assert torch.equal(region, x[:, :, rows, cols].permute(0, 2, 3, 1))
     x.requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda t: tuple(gather_regions(t, layout)), (x,))
+    assert torch.autograd.gradcheck(lambda t: tuple(gather_regions(t, layout)), (x[:, :2],))
 
 
 def test_reference_layout_needs_28():

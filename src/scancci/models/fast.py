@@ -28,8 +28,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from scancci.errors import unknown_name
 from scancci.models.base import ExpressionModel, ScanCCIOutput
-from scancci.models.regions import check_layout, gather_regions, paste_regions
-from scancci.models.scan import SCANBlock, SharedLocalSCAN
+from scancci.models.regions import check_layout, paste_regions
+from scancci.models.scan import SCANBlock, SharedLocalSCAN, scan_region_groups
 from scancci.models.scancci import ScanCCI, local_regions
 
 log = logging.getLogger(__name__)
@@ -261,14 +261,10 @@ class FastAttention(nn.Module):
 
     def _shared(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One conv per same-shaped group of regions -> (B x 25 x C, region maps)."""
-        pooled, maps = [], []
-        for group in gather_regions(x, self.patch_layout):
-            b, r, h, w, c = group.shape
-            xg = group.reshape(b * r, h, w, c).permute(0, 3, 1, 2)  # B*R x C x h x w
-            a = self.local_gate(F.conv2d(xg, self.local_gate.weight, padding=1))
-            pooled.append((a * xg).mean(dim=(2, 3)).reshape(b, r, c))
-            maps.append(a.mean(dim=1).reshape(b, r, h, w))
-        return torch.cat(pooled, dim=1), maps
+        weight = self.local_gate.weight
+        return scan_region_groups(x, self.patch_layout,
+                                  lambda regions, _: self.local_gate(
+                                      F.conv2d(regions, weight, padding=1)))
 
 
 class FastScanCCI(_FastBase):

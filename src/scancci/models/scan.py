@@ -18,6 +18,7 @@ its own batch statistics and updates the running statistics once per region, in 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -62,16 +63,31 @@ class SharedLocalSCAN(nn.Module):
     def forward(self, x: torch.Tensor, layout: str = "grid"
                 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """B x C x H x W map -> (pooled B x 25 x C, four attention groups B x R x h x w)."""
+        return scan_region_groups(x, layout, self._attend)
+
+    def _attend(self, regions: torch.Tensor, count: int) -> torch.Tensor:
+        """B*R x C x h x w regions of one group -> their attention A (per-region BN in training)."""
         conv, prelu, bn = self.block.attention[0], self.block.attention[1], self.block.attention[2]
-        pooled, maps = [], []
-        for group in gather_regions(x, layout):
-            b, r, h, w, c = group.shape
-            xg = group.reshape(b * r, h, w, c).permute(0, 3, 1, 2)  # B*R x C x h x w
-            y = F.prelu(conv(xg), prelu.weight)
-            a = torch.sigmoid(_per_region_batch_norm(y, r, bn) if bn.training else bn(y))
-            pooled.append((a * xg).mean(dim=(2, 3)).reshape(b, r, c))
-            maps.append(a.mean(dim=1).reshape(b, r, h, w))
-        return torch.cat(pooled, dim=1), maps
+        y = F.prelu(conv(regions), prelu.weight)
+        return torch.sigmoid(_per_region_batch_norm(y, count, bn) if bn.training else bn(y))
+
+
+def scan_region_groups(x: torch.Tensor, layout: str,
+                       attend: Callable[[torch.Tensor, int], torch.Tensor]
+                       ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Shared SCAN over the 25 regions, a same-shaped group at a time.
+
+    `attend(regions B*R x C x h x w, R)` -> A; returns (mean of A * X per region, B x 25 x C;
+    the four attention groups, B x R x h x w).
+    """
+    pooled, maps = [], []
+    for group in gather_regions(x, layout):
+        b, r, h, w, c = group.shape
+        xg = group.reshape(b * r, h, w, c).permute(0, 3, 1, 2)  # B*R x C x h x w
+        a = attend(xg, r)
+        pooled.append((a * xg).mean(dim=(2, 3)).reshape(b, r, c))
+        maps.append(a.mean(dim=1).reshape(b, r, h, w))
+    return torch.cat(pooled, dim=1), maps
 
 
 def _per_region_batch_norm(y: torch.Tensor, regions: int, bn: nn.BatchNorm2d) -> torch.Tensor:

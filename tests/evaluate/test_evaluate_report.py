@@ -17,7 +17,10 @@ from scancci.evaluate import (
     runs_report,
     write_results,
 )
+from scancci.evaluate.evaluate import inference_model
 from scancci.evaluate.report import read_results
+from scancci.models import create_model
+from scancci.models.fast import FastScanCCI
 
 NAMES = ("a", "b", "c")
 
@@ -51,6 +54,25 @@ def test_evaluate_scores_the_whole_dataset_and_flip_tta() -> None:
     tta = evaluate_model(ReadsLogits(), data, batch_size=7, progress=False, tta_flip=True)
     mirrored = (x[:, 0, 0] + x[:, 0, 0].flip(1)) / 2
     assert torch.allclose(tta.logits, mirrored)
+
+
+def test_a_scancci_model_is_scored_by_its_fast_path_with_the_eager_logits() -> None:
+    model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64).eval()
+    with torch.no_grad():  # BatchNorm statistics that are not the identity
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    images = torch.randn(10, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    data = TensorDataset(images, torch.arange(10) % 7)
+    report = evaluate_model(model, data, batch_size=4, progress=False)
+    with torch.no_grad():
+        eager = model(images).logits
+    assert (report.logits - eager).abs().max() <= 1e-4
+    assert report.logits.argmax(1).tolist() == eager.argmax(1).tolist()
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert isinstance(inference_model(model, "cpu"), FastScanCCI)
 
 
 def test_result_files_and_mean_std_over_runs(tmp_path) -> None:

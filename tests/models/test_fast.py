@@ -117,6 +117,15 @@ def test_bf16_runs_where_asked(monkeypatch):
         torch.testing.assert_close(fast(x).logits, model(x).logits, atol=0.1, rtol=0)
 
 
+def test_a_fast_copy_is_not_optimised_twice(monkeypatch):
+    model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64).eval()
+    fast = optimize_for_inference(model)
+    assert optimize_for_inference(fast) is fast
+    monkeypatch.setattr(fast_module, "bf16_native", lambda: True)
+    with pytest.raises(Exception, match="optimised for fp32"):
+        optimize_for_inference(fast, precision="bf16")
+
+
 def test_unknown_precision():
     model = create_model("scancci_mobilenetv2", num_classes=7, input_size=112)
     with pytest.raises(Exception, match="int4"):

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from scancci.errors import InvalidInputError
-from scancci.evaluate.evaluate import as_model, eval_loader, predict_logits
+from scancci.evaluate.evaluate import as_model, eval_loader, inference_model, predict_logits
 from scancci.evaluate.figures import pyplot, save_figure
 from scancci.evaluate.metrics import ECE_BINS, expected_calibration_error
 
@@ -73,7 +73,8 @@ def calibrate_on(
 ) -> tuple[float, torch.Tensor, torch.Tensor]:
     """`fit_temperature`, also returning the validation logits and targets it was fitted on."""
     model = as_model(model, device)
-    logits, targets = predict_logits(model, eval_loader(model, loader_or_dataset, batch_size),
+    runner = inference_model(model, device)
+    logits, targets = predict_logits(runner, eval_loader(model, loader_or_dataset, batch_size),
                                      device=device, progress=progress, desc="calibrating")
     temperature = fit_temperature_to_logits(logits, targets)
     model.config.temperature = temperature

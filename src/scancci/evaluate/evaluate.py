@@ -17,6 +17,8 @@ from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError
 from scancci.evaluate.metrics import ClassificationMetrics, compute_metrics
 from scancci.models import load_model
+from scancci.models.base import ExpressionModel
+from scancci.models.fast import optimize_for_inference
 
 
 @dataclass
@@ -45,6 +47,14 @@ def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") 
     if isinstance(model, (str, Path)):
         model = load_model(model, map_location=device)
     return model.to(device).eval()
+
+
+def inference_model(model: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
+    """What computes the logits: on the CPU a scancci model's fused fast path (an eval-only
+    copy, logits within 1e-4 of the eager model's; `optimize_for_inference`), else `model`."""
+    if resolve_device(device).type == "cpu" and isinstance(model, ExpressionModel):
+        return optimize_for_inference(model)  # a fast copy is returned as it is
+    return model
 
 
 def eval_transform(model: nn.Module) -> Any:
@@ -118,7 +128,7 @@ def evaluate_model(
     labels the report with the split the dataset was opened with (never a guessed "test").
     """
     name = name or split_of(dataset) or "dataset"
-    model = as_model(model, device)
+    model = inference_model(as_model(model, device), device)
     loader = eval_loader(model, dataset, batch_size, num_workers)
     logits, targets = predict_logits(model, loader, tta_flip=tta_flip, device=device,
                                      progress=progress, desc=f"evaluating {name}")
@@ -153,6 +163,7 @@ def evaluate_sets(
     **kwargs: Any,
 ) -> dict[str, EvalReport]:
     """`evaluate_model` on several named datasets (test set and robustness subsets) with one model."""
-    model = as_model(model, kwargs.get("device", "cpu"))
+    device = kwargs.get("device", "cpu")
+    model = inference_model(as_model(model, device), device)  # converted once for all sets
     return {name: evaluate_model(model, dataset, name=name, **kwargs)
             for name, dataset in datasets.items()}

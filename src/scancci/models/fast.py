@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from scancci.errors import unknown_name
+from scancci.errors import InvalidInputError, unknown_name
 from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.models.regions import check_layout, paste_regions
 from scancci.models.scan import SCANBlock, SharedLocalSCAN, scan_region_groups
@@ -62,7 +62,13 @@ def resolve_precision(precision: str) -> str:
 
 
 def optimize_for_inference(model: ExpressionModel, precision: str = "fp32") -> ExpressionModel:
-    """An eval-only copy of `model` with fused, channels-last kernels (the model is not changed)."""
+    """An eval-only copy of `model` with fused, channels-last kernels (the model is not changed);
+    a model this made comes back as it is when asked for its own precision."""
+    if isinstance(model, _FastBase):
+        if model.precision != resolve_precision(precision):
+            raise InvalidInputError(f"this model was optimised for {model.precision}: optimise "
+                                    f"the original model for {precision}")
+        return model
     precision = resolve_precision(precision)
     if isinstance(model, ScanCCI):
         return FastScanCCI(model, precision).eval()

@@ -107,12 +107,11 @@ def gather_regions(x: torch.Tensor, layout: str = "grid") -> list[torch.Tensor]:
     # the custom backward only where autograd records (TorchScript cannot trace a Function)
     rows = (_PermuteRows.apply(rows, order) if torch.is_grad_enabled() and rows.requires_grad
             else rows.index_select(0, order))
-    groups, start = [], 0
-    for spec in region_groups(h, w, layout):
-        n = b * spec.count * spec.height * spec.width
-        groups.append(rows[start:start + n].reshape(b, spec.count, spec.height, spec.width, c))
-        start += n
-    return groups
+    specs = region_groups(h, w, layout)
+    sizes = [b * spec.count * spec.height * spec.width for spec in specs]
+    # split, not slicing: the backward of a slice zero-fills the whole map, once per group
+    return [part.reshape(b, spec.count, spec.height, spec.width, c)
+            for part, spec in zip(rows.split(sizes), specs, strict=True)]
 
 
 @functools.lru_cache(maxsize=64)

@@ -13,6 +13,8 @@ are gathered into their four same-shaped groups (`gather_regions`) and:
 - independent SCANs (25 of them): one batched matrix product per group (im2col).
 Both give the original's results: in training mode BatchNorm still normalises each region with
 its own batch statistics and updates the running statistics once per region, in region order.
+The shared and global SCAN convolutions go through `conv3x3.scan_conv3x3`: `F.conv2d`, with a
+weight gradient computed as per-tap matrix products on the CPU (about twice as fast there).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from scancci.errors import InvalidInputError
+from scancci.models.conv3x3 import scan_conv3x3
 from scancci.models.regions import NUM_REGIONS, RegionGroup, gather_regions
 
 
@@ -41,7 +44,8 @@ class SCANBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        a = self.attention(x)
+        conv, prelu, bn, sigmoid = self.attention
+        a = sigmoid(bn(prelu(scan_conv3x3(x, conv.weight))))
         return a * x, a
 
 
@@ -68,7 +72,7 @@ class SharedLocalSCAN(nn.Module):
     def _attend(self, regions: torch.Tensor, count: int) -> torch.Tensor:
         """B*R x C x h x w regions of one group -> their attention A (per-region BN in training)."""
         conv, prelu, bn = self.block.attention[0], self.block.attention[1], self.block.attention[2]
-        y = F.prelu(conv(regions), prelu.weight)
+        y = F.prelu(scan_conv3x3(regions, conv.weight), prelu.weight)
         return torch.sigmoid(_per_region_batch_norm(y, count, bn) if bn.training else bn(y))
 
 

@@ -7,7 +7,10 @@ process writes the run folder and runs the final evaluation.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
+import shutil
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -115,7 +118,7 @@ def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
     if config.trainer.channels_last:  # batches follow in ScanCCIModule._step
         model.to(memory_format=torch.channels_last)
     if config.trainer.compile:
-        model.compile()  # in place: state-dict keys (checkpoints, saved weights) unchanged
+        compile_for_training(model, config.trainer.accelerator)
     mc = model.config
     datamodule = FERDataModule(config, input_size=mc.input_size, mean=mc.mean, std=mc.std,
                                fold=fold)
@@ -133,10 +136,28 @@ def training_precision(precision: str, accelerator: str) -> str:
     else "32-true"; any other value as given."""
     if precision != "auto":
         return precision
-    gpu = str(accelerator) in ("gpu", "cuda") or (str(accelerator) == "auto"
-                                                   and torch.cuda.is_available())
-    native = torch.cuda.is_bf16_supported() if gpu else bf16_native()
+    native = torch.cuda.is_bf16_supported() if _uses_gpu(accelerator) else bf16_native()
     return "bf16-mixed" if native else "32-true"
+
+
+def _uses_gpu(accelerator: str) -> bool:
+    return str(accelerator) in ("gpu", "cuda") or (str(accelerator) == "auto"
+                                                   and torch.cuda.is_available())
+
+
+def compile_for_training(model: torch.nn.Module, accelerator: str) -> bool:
+    """torch.compile `model` in place (state-dict keys unchanged) where Inductor can build its
+    kernels: a C++ compiler on the CPU, Triton on GPUs. Elsewhere one line, and eager training."""
+    if _uses_gpu(accelerator):
+        missing = None if importlib.util.find_spec("triton") else "Triton is not installed"
+    else:
+        cxx = os.environ.get("CXX", "g++")  # the compiler Inductor's CPU backend calls
+        missing = None if shutil.which(cxx) else f"no C++ compiler ({cxx}) is on the PATH"
+    if missing:
+        log.warning("scancci: trainer.compile is on, but %s: training runs eager", missing)
+        return False
+    model.compile()
+    return True
 
 
 def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoint]

@@ -108,13 +108,14 @@ def forward_table(title: str, variants: list[Variant], size: int, batches: tuple
 
 
 def sgd_step(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.Tensor],
-             autocast: bool) -> Callable[[], None]:
-    """One training step of `model` (zero grads, loss, backward, SGD update) as a callable."""
+             autocast: bool, device: str = "cpu") -> Callable[[], None]:
+    """One training step of `model` (zero grads, loss, backward, SGD update) as a callable;
+    `autocast`: bf16 autocast on `device`."""
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
             loss = loss_fn(model)
         loss.backward()
         optimizer.step()

@@ -6,9 +6,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from scancci.models import conv3x3
 from scancci.models.conv3x3 import scan_conv3x3
 
 CL = torch.channels_last
+
+
+@pytest.fixture(autouse=True)
+def _taps_at_any_width(monkeypatch) -> None:
+    """Small test tensors: the tap gradient at every channel count (MIN_CHANNELS is 96)."""
+    monkeypatch.setattr(conv3x3, "MIN_CHANNELS", 1)
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, CL])
@@ -28,7 +35,7 @@ def test_values_and_gradients_equal_conv2d(layout, shape) -> None:
     torch.testing.assert_close(out, F.conv2d(x, w, padding=1), rtol=0, atol=1e-12)
     torch.testing.assert_close(gx, ex, rtol=0, atol=1e-12)
     torch.testing.assert_close(gw, ew, rtol=0, atol=1e-12)
-    assert gw.is_contiguous(memory_format=layout)
+    assert gw.is_contiguous(memory_format=layout) and gx.is_contiguous(memory_format=layout)
     assert torch.autograd.gradcheck(scan_conv3x3, (x[:1, :2, :4, :3].detach().requires_grad_(),
                                                    w[:2, :2].detach().requires_grad_()))
 
@@ -48,3 +55,11 @@ def test_without_autograd_or_under_autocast_it_is_conv2d() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = scan_conv3x3(x, w)
     assert out.dtype == torch.bfloat16 and "TapGradConv" not in type(out.grad_fn).__name__
+
+
+def test_narrow_convolutions_keep_onednns_gradient(monkeypatch) -> None:
+    monkeypatch.setattr(conv3x3, "MIN_CHANNELS", 96)
+    w = torch.randn(4, 95, 3, 3, requires_grad=True)
+    assert "TapGradConv" not in type(scan_conv3x3(torch.randn(1, 95, 4, 4), w).grad_fn).__name__
+    w = torch.randn(4, 96, 3, 3, requires_grad=True)
+    assert "TapGradConv" in type(scan_conv3x3(torch.randn(1, 96, 4, 4), w).grad_fn).__name__

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from scancci.models import create_model, optimize_for_inference
+from scancci.errors import CheckpointError
+from scancci.models import create_model, optimize_for_inference, save_model
 from scancci.models import fast as fast_module
 from scancci.models.fast import fold_batchnorm
 
@@ -117,10 +118,13 @@ def test_bf16_runs_where_asked(monkeypatch):
         torch.testing.assert_close(fast(x).logits, model(x).logits, atol=0.1, rtol=0)
 
 
-def test_a_fast_copy_is_not_optimised_twice(monkeypatch):
+def test_a_fast_copy_is_not_optimised_twice_nor_saved(monkeypatch, tmp_path):
     model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64).eval()
     fast = optimize_for_inference(model)
     assert optimize_for_inference(fast) is fast
+    with pytest.raises(CheckpointError, match="save the model it was made from"):
+        save_model(fast, tmp_path / "fast.safetensors")
+    assert not (tmp_path / "fast.safetensors").exists()
     monkeypatch.setattr(fast_module, "bf16_native", lambda: True)
     with pytest.raises(Exception, match="optimised for fp32"):
         optimize_for_inference(fast, precision="bf16")

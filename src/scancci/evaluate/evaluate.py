@@ -51,9 +51,11 @@ def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") 
 
 def inference_model(model: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
     """What computes the logits: on the CPU a scancci model's fused fast path (an eval-only
-    copy, logits within 1e-4 of the eager model's; `optimize_for_inference`), else `model`."""
-    if resolve_device(device).type == "cpu" and isinstance(model, ExpressionModel):
-        return optimize_for_inference(model)  # a fast copy is returned as it is
+    copy, logits within 1e-4 of the eager model's; `optimize_for_inference`), else `model`
+    (also a copy that is already fused, in whatever precision it was made for)."""
+    fusable = isinstance(model, ExpressionModel) and not model.eval_only
+    if fusable and resolve_device(device).type == "cpu":
+        return optimize_for_inference(model)
     return model
 
 
@@ -124,7 +126,9 @@ def evaluate_model(
     """Accuracy, balanced accuracy, macro-F1, per-class recall, confusion matrix and ECE.
 
     A dataset without a transform gets the model's evaluation transform (resize + normalise).
-    The model's stored temperature scales the probabilities used for the ECE. `name` None
+    The model's stored temperature scales the probabilities used for the ECE. On the CPU a
+    scancci model is scored through its fused fast path (`inference_model`): logits within 1e-4
+    of the eager model's, so a prediction at a near-tie can differ from an eager run. `name` None
     labels the report with the split the dataset was opened with (never a guessed "test").
     """
     name = name or split_of(dataset) or "dataset"

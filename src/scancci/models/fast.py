@@ -64,7 +64,7 @@ def resolve_precision(precision: str) -> str:
 def optimize_for_inference(model: ExpressionModel, precision: str = "fp32") -> ExpressionModel:
     """An eval-only copy of `model` with fused, channels-last kernels (the model is not changed);
     a model this made comes back as it is when asked for its own precision."""
-    if isinstance(model, _FastBase):
+    if model.eval_only:
         if model.precision != resolve_precision(precision):
             raise InvalidInputError(f"this model was optimised for {model.precision}: optimise "
                                     f"the original model for {precision}")
@@ -180,6 +180,8 @@ def fast_trunk(trunk: nn.Module, precision: str) -> nn.Module:
 
 class _FastBase(ExpressionModel):
     """Eval-only: the config and input checks of the source model, autocast for bf16."""
+
+    eval_only = True
 
     def __init__(self, model: ExpressionModel, precision: str) -> None:
         super().__init__(copy.deepcopy(model.config))

@@ -35,6 +35,9 @@ def config_json(config: ModelConfig) -> str:
 def save_model(model: ExpressionModel, path: str | Path) -> Path:
     """Write `path` (.safetensors) and the config JSON beside it; returns the weights path."""
     path = Path(path)
+    if model.eval_only:
+        raise CheckpointError("this is an optimize_for_inference() copy (eval-only, fused "
+                              "weights): save the model it was made from")
     if path.suffix != ".safetensors":
         raise CheckpointError(f"save_model writes a .safetensors file, got {path}: e.g. "
                               f"{path.with_suffix('.safetensors')}")

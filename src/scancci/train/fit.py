@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import shlex
 import shutil
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -141,18 +142,20 @@ def training_precision(precision: str, accelerator: str) -> str:
 
 
 def _uses_gpu(accelerator: str) -> bool:
-    return str(accelerator) in ("gpu", "cuda") or (str(accelerator) == "auto"
-                                                   and torch.cuda.is_available())
+    accelerator = str(accelerator).lower()
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
 def compile_for_training(model: torch.nn.Module, accelerator: str) -> bool:
-    """torch.compile `model` in place (state-dict keys unchanged) where Inductor can build its
-    kernels: a C++ compiler on the CPU, Triton on GPUs. Elsewhere one line, and eager training."""
+    """torch.compile `model` in place (state-dict keys unchanged) where what Inductor builds its
+    kernels with is present: a C++ compiler on the CPU, Triton on GPUs. Where it is missing,
+    one line and eager training (a present but broken toolchain still fails at the first step)."""
     if _uses_gpu(accelerator):
         missing = None if importlib.util.find_spec("triton") else "Triton is not installed"
     else:
-        cxx = os.environ.get("CXX", "g++")  # the compiler Inductor's CPU backend calls
-        missing = None if shutil.which(cxx) else f"no C++ compiler ({cxx}) is on the PATH"
+        cxx = os.environ.get("CXX", "g++")  # what Inductor's CPU backend calls (may carry flags)
+        found = shutil.which(shlex.split(cxx)[0]) if cxx.strip() else None
+        missing = None if found else f"no C++ compiler ({cxx}) is on the PATH"
     if missing:
         log.warning("scancci: trainer.compile is on, but %s: training runs eager", missing)
         return False

@@ -103,9 +103,9 @@ def restrict(dataset: Any, transform: Callable[..., Any], config: TrainConfig) -
                              config.model.class_names)
 
 
-def uses_gpu(config: TrainConfig) -> bool:
-    """True when the run trains on CUDA devices (then loaders pin their host memory)."""
-    wanted = str(config.trainer.accelerator).lower()
+def uses_gpu(accelerator: str) -> bool:
+    """True when `trainer.accelerator` means CUDA devices ("auto" where one is visible)."""
+    wanted = str(accelerator).lower()
     return wanted in ("gpu", "cuda") or (wanted == "auto" and torch.cuda.is_available())
 
 
@@ -266,7 +266,7 @@ class FERDataModule(L.LightningDataModule):
         drop_last = train and len(dataset) > batch and not self.config.original_protocol
         return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False,
                           num_workers=data.num_workers, persistent_workers=data.num_workers > 0,
-                          drop_last=drop_last, pin_memory=uses_gpu(self.config))
+                          drop_last=drop_last, pin_memory=uses_gpu(self.config.trainer.accelerator))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.prepare().train, train=True)

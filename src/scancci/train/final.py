@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def _device(config: TrainConfig) -> str:
-    return "cuda" if uses_gpu(config) and torch.cuda.is_available() else "cpu"
+    return "cuda" if uses_gpu(config.trainer.accelerator) and torch.cuda.is_available() else "cpu"
 
 
 def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:

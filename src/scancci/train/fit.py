@@ -32,7 +32,7 @@ from scancci.models.io import WEIGHTS_NAME
 from scancci.train.build import model_for_training
 from scancci.train.carry import parent_optimizer
 from scancci.train.config import TrainConfig
-from scancci.train.datamodule import FERDataModule
+from scancci.train.datamodule import FERDataModule, uses_gpu
 from scancci.train.final import finish_run, protocol_line
 from scancci.train.module import ScanCCIModule
 from scancci.train.rundir import (
@@ -137,20 +137,15 @@ def training_precision(precision: str, accelerator: str) -> str:
     else "32-true"; any other value as given."""
     if precision != "auto":
         return precision
-    native = torch.cuda.is_bf16_supported() if _uses_gpu(accelerator) else bf16_native()
+    native = torch.cuda.is_bf16_supported() if uses_gpu(accelerator) else bf16_native()
     return "bf16-mixed" if native else "32-true"
-
-
-def _uses_gpu(accelerator: str) -> bool:
-    accelerator = str(accelerator).lower()
-    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
 def compile_for_training(model: torch.nn.Module, accelerator: str) -> bool:
     """torch.compile `model` in place (state-dict keys unchanged) where what Inductor builds its
     kernels with is present: a C++ compiler on the CPU, Triton on GPUs. Where it is missing,
     one line and eager training (a present but broken toolchain still fails at the first step)."""
-    if _uses_gpu(accelerator):
+    if uses_gpu(accelerator):
         missing = None if importlib.util.find_spec("triton") else "Triton is not installed"
     else:
         cxx = os.environ.get("CXX", "g++")  # what Inductor's CPU backend calls (may carry flags)

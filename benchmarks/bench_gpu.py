@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import torch
 from bench_model import resnet50_models, sgd_step  # benchmarks/ is on sys.path
+from timing import fastest_seconds
 
 from scancci import scancci_loss
 
@@ -44,14 +45,8 @@ def first_call_seconds(fn: Callable[[], object]) -> float:
 
 
 def timed_rows(fns: dict[str, Callable[[], object]], batch: int, repeats: int) -> dict[str, float]:
-    """img/s of each callable: fastest of `repeats` rounds, the callables taking turns."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return {name: batch / seconds for name, seconds in best.items()}
+    """img/s of each callable: `timing.fastest_seconds` (the callables take turns)."""
+    return {name: batch / seconds for name, seconds in fastest_seconds(fns, repeats).items()}
 
 
 def models(device: str, compile_: bool) -> dict[str, torch.nn.Module]:

@@ -20,7 +20,7 @@ def test_the_report_covers_dependencies_weights_and_hardware(capsys) -> None:
     names = {c.name for c in run_checks()}
     assert {p.distribution for p in PACKAGES} <= names
     assert {"fer", "PyEmotion"} <= {p.distribution for p in pretrained_packages()} <= names
-    assert {"cuda", "bf16", "amx", "chromium"} <= names
+    assert {"cuda", "bf16", "amx", "memory", "chromium"} <= names
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "ok core     torch " in out and "hardware cuda" in out

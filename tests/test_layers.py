@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "scancci"
 # layer never import each other. "scancci" is the package's lazy public API (the top).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "version", "_lazy"),
-    ("imaging", "devices", "cache", "sessions"),
+    ("imaging", "devices", "cache", "sessions", "heap"),
     ("data", "faces"),
     ("models",),
     ("runtime", "doctor"),

@@ -1,4 +1,5 @@
-"""trainer.compile: compiled where Inductor can build kernels, else one line and eager training."""
+"""trainer.compile: compiled where Inductor can build kernels, else one line and eager training;
+scancci.heap on for CPU training."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import importlib
 import logging
 import sys
 
+import pytest
 from torch import nn
 
 fit = importlib.import_module("scancci.train.fit")  # the module (scancci.train.fit is a function)
@@ -36,3 +38,29 @@ def test_on_a_gpu_without_triton(monkeypatch, caplog) -> None:
     with caplog.at_level(logging.WARNING):
         assert fit.compile_for_training(nn.Linear(2, 2), "gpu") is False
     assert "Triton is not installed" in caplog.text
+
+
+class _Stop(Exception):
+    pass
+
+
+def _memory_setting_calls(monkeypatch, **trainer: object) -> int:
+    """How often _prepare turned on scancci.heap before building the model."""
+    calls = []
+    monkeypatch.setattr(fit, "reuse_freed_memory", lambda: calls.append(1))
+
+    def stop(config: object) -> None:
+        raise _Stop
+
+    monkeypatch.setattr(fit, "model_for_training", stop)
+    config = fit.TrainConfig()
+    for key, value in trainer.items():
+        setattr(config.trainer, key, value)
+    with pytest.raises(_Stop):
+        fit._prepare(config, fold=None)
+    return len(calls)
+
+
+def test_cpu_training_reuses_freed_memory(monkeypatch) -> None:
+    assert _memory_setting_calls(monkeypatch, accelerator="cpu") == 1
+    assert _memory_setting_calls(monkeypatch, accelerator="gpu") == 0

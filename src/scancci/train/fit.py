@@ -27,6 +27,7 @@ from scancci.data import class_balanced_weights
 from scancci.errors import CheckpointError, InvalidInputError, error_detail
 from scancci.evaluate.metrics import ClassificationMetrics
 from scancci.evaluate.report import RESULTS_FILE, aggregate_table, metrics_table, read_results
+from scancci.heap import reuse_freed_memory
 from scancci.models.fast import bf16_native
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.build import model_for_training
@@ -115,6 +116,8 @@ def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
     """Seeded model, opened data and the parent's optimizer state (protocol original) for one
     run or fold: everything that can fail on the user's input, before the first epoch."""
     seed_everything(config.trainer.seed, workers=True, verbose=False)
+    if not uses_gpu(config.trainer.accelerator):
+        reuse_freed_memory()  # about 1.1x faster CPU steps at batch 16, 224 px (scancci.heap)
     model = model_for_training(config)
     if config.trainer.channels_last:  # batches follow in ScanCCIModule._step
         model.to(memory_format=torch.channels_last)

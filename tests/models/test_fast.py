@@ -52,11 +52,15 @@ def _assert_same(model: nn.Module, x: torch.Tensor) -> None:
     ("scancci_resnet18", 224, {"patch_layout": "reference"}, 8),
     ("scancci_resnet18", 224, {"patch_layout": "reference", "local_scan": "independent"}, 1),
     ("scancci_mobilenetv2", 64, {"cci_heads": "independent"}, 2),  # 8 x 8 map: 1-cell regions
+    ("scancci_resnet50", 224, {}, 1),
+    ("scancci_resnet50", 224, {"patch_layout": "reference"}, 8),
 ])
-def test_fast_path_equals_eager(name, size, options, batch):
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_fast_path_equals_eager(name, size, options, batch, memory_format):
+    """Both SCAN variants and patch layouts, batch 1 and 8, 112 and 224 px, NCHW and NHWC input."""
     model = _nontrivial(create_model(name, num_classes=7, input_size=size, **options))
     x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(batch))
-    _assert_same(model, x)
+    _assert_same(model, x.contiguous(memory_format=memory_format))
 
 
 def test_source_model_is_unchanged_and_fast_is_eval_only():

@@ -1,12 +1,12 @@
-"""Freed memory reused (`scancci.heap`, on in CPU training and evaluation) against glibc's
-defaults, on this CPU.
+"""Freed memory reused (`scancci.heap`, on in CPU training) against glibc's defaults, on this
+CPU.
 
 glibc maps fresh pages for every block over 32 MB, and the setting lasts for the process, so
-each side runs in its own child process, the two alternating: each child times the training
-step at batch 16, 224 px (the original's loop and scancci_resnet50 channels-last, as `scancci
-train` runs it) and scancci_resnet50's fast fp32 path at batch 64 (as `scancci evaluate` runs
-it), and keeps each one's fastest of `--repeats` rounds. Prints each child's figures, then the
-median over children of each side and the ratio.
+each side runs in its own child process, the two alternating. Each child times three training
+steps (the original's loop and scancci_resnet50 channels-last at batch 16, 224 px; and
+scancci_mobilenetv2 channels-last at batch 32, 224 px), keeps each one's fastest of `--repeats`
+rounds, counts the page faults of one more step of each and reports its peak resident memory.
+Prints each child's figures, then the median over children of each side and the ratio.
 
 Run: .venv/bin/python benchmarks/bench_heap.py [--children N] [--repeats N]  (about 8 minutes)
 """
@@ -26,44 +26,43 @@ from pathlib import Path
 
 import torch
 
-from scancci import scancci_loss
+from scancci import create_model, scancci_loss
 from scancci.heap import reuse_freed_memory
-from scancci.models import optimize_for_inference
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_model import resnet50_models, sgd_step  # noqa: E402
 from timing import cpu_flags, fastest_seconds  # noqa: E402
 
 CL = torch.channels_last
-TRAIN, EVAL = 16, 64  # batch sizes
-# the original's training step, scancci's channels-last one, scancci's fast fp32 forward
-ROWS = ("original train", "scancci train", "scancci eval")
+# the original's training step, scancci_resnet50's and scancci_mobilenetv2's (channels-last)
+ROWS = ("original", "scancci_resnet50", "mobilenetv2 b32")
+BATCHES = (16, 16, 32)
 
 
 def child(reuse: bool, repeats: int) -> dict[str, float]:
-    """Images per second of the three rows in this process, freed memory reused or not."""
+    """Images per second and page faults (thousands) of the three training steps in this
+    process, freed memory reused or not, and its peak resident memory."""
     if reuse and not reuse_freed_memory():
         raise SystemExit("scancci.heap is not available here (not glibc, or malloc settings "
                          "in the environment)")
     torch.manual_seed(0)
     original, ours = resnet50_models()
-    fast = optimize_for_inference(ours)
     ours_cl = copy.deepcopy(ours).to(memory_format=CL).train()
+    small = create_model("scancci_mobilenetv2", num_classes=7, input_size=224)
+    small = small.to(memory_format=CL).train()
     original.train()
-    x = torch.randn(TRAIN, 3, 224, 224, generator=torch.Generator().manual_seed(16))
-    x_cl, y = x.contiguous(memory_format=CL), torch.arange(TRAIN) % 7
-    batch = torch.randn(EVAL, 3, 224, 224)
-
-    def infer() -> None:
-        with torch.inference_mode():
-            fast(batch)
-
+    x = torch.randn(16, 3, 224, 224, generator=torch.Generator().manual_seed(16))
+    x_cl, y = x.contiguous(memory_format=CL), torch.arange(16) % 7
+    x32 = torch.randn(32, 3, 224, 224).contiguous(memory_format=CL)
+    y32 = torch.arange(32) % 7
     fns = {ROWS[0]: sgd_step(original, lambda m: m.loss(x, y), False),
            ROWS[1]: sgd_step(ours_cl, lambda m: scancci_loss(m(x_cl), y), False),
-           ROWS[2]: infer}
+           ROWS[2]: sgd_step(small, lambda m: scancci_loss(m(x32), y32), False)}
     seconds = fastest_seconds(fns, repeats)
-    rates = {name: (EVAL if name == ROWS[2] else TRAIN) / s for name, s in seconds.items()}
-    return rates | {f"{name} faults": page_faults(fn) for name, fn in fns.items()}
+    rates = {name: batch / seconds[name] for name, batch in zip(ROWS, BATCHES, strict=True)}
+    faults = {f"{name} faults": page_faults(fn) for name, fn in fns.items()}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KB -> GB
+    return rates | faults | {"peak GB": peak}
 
 
 def page_faults(fn: Callable[[], object]) -> float:
@@ -83,13 +82,14 @@ def main() -> None:
         print(json.dumps(child(args.child == "reuse", args.repeats)))
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; CPU: {cpu_flags()}")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("MALLOC_") and k != "SCANCCI_REUSE_MEMORY"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")
+           and k not in ("SCANCCI_REUSE_MEMORY", "GLIBC_TUNABLES", "LD_PRELOAD")}
     rates: dict[str, list[dict[str, float]]] = {"default": [], "reuse": []}
-    print("img/s (training at batch 16, eval at 64), then thousands of page faults per call")
-    columns = [*ROWS, *(f"{name} faults" for name in ROWS)]
-    print(f"{'process':<16}" + "".join(f"{name:>16}" for name in ROWS) + " " * 10
-          + "".join(f"{'faults':>10}" for _ in ROWS))
+    print("training steps: img/s, then thousands of page faults per step, then the child's "
+          "peak resident memory")
+    columns = [*ROWS, *(f"{name} faults" for name in ROWS), "peak GB"]
+    print(f"{'process':<16}" + "".join(f"{name:>17}" for name in ROWS) + "  "
+          + "".join(f"{'faults':>8}" for _ in ROWS) + f"{'peak GB':>9}")
     for k in range(args.children):
         for side in ("default", "reuse"):
             out = subprocess.run([sys.executable, __file__, "--child", side, "--repeats",
@@ -102,16 +102,18 @@ def main() -> None:
     for side in ("default", "reuse"):
         print(f"{'median ' + side:<16}" + row(medians[side], columns))
     print(f"{'reuse / default':<16}"
-          + "".join(f"{medians['reuse'][n] / medians['default'][n]:15.2f}x" for n in ROWS))
+          + "".join(f"{medians['reuse'][n] / medians['default'][n]:16.2f}x" for n in columns[:3])
+          + " " * 26 + f"{medians['reuse']['peak GB'] / medians['default']['peak GB']:8.2f}x")
     for side in ("default", "reuse"):
         print(f"scancci step / original step, {side}: "
               f"{medians[side][ROWS[1]] / medians[side][ROWS[0]]:.2f}x")
 
 
 def row(values: dict[str, float], columns: list[str]) -> str:
-    """One printed line: the img/s columns, then the page-fault columns."""
-    rates = "".join(f"{values[name]:16.2f}" for name in columns[:len(ROWS)])
-    return rates + " " * 10 + "".join(f"{values[name]:10.1f}" for name in columns[len(ROWS):])
+    """One printed line: the img/s columns, the page-fault columns, the peak memory."""
+    rates = "".join(f"{values[name]:17.2f}" for name in columns[:3])
+    faults = "".join(f"{values[name]:8.1f}" for name in columns[3:6])
+    return f"{rates}  {faults}{values['peak GB']:9.2f}"
 
 
 if __name__ == "__main__":

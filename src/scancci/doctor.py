@@ -117,6 +117,7 @@ def hardware_checks() -> list[Check]:
     names = ", ".join(torch.cuda.get_device_name(i) for i in range(gpus))
     amx = {"amx_bf16", "amx_tile"} <= _cpu_flags()
     bf16 = bf16_native()  # the rule the fast path itself uses to run bf16 or fall back
+    reuse = can_reuse()
     return [
         Check("hardware", "cuda", gpus > 0, f"{gpus} GPU(s) {names}".strip() if gpus
               else "no CUDA GPU visible: training and inference run on the CPU"),
@@ -126,9 +127,10 @@ def hardware_checks() -> list[Check]:
               + "): precision='bf16' runs the bf16 fast path" if bf16
               else "no native bf16: precision='bf16' falls back to the fp32 fast path"),
         Check("hardware", "amx", amx, "AMX tiles present" if amx else "no AMX"),
-        Check("hardware", "memory", can_reuse(), "CPU training and evaluation reuse freed "
-              "memory (scancci.heap)" if can_reuse() else "glibc's malloc defaults (not "
-              "glibc, SCANCCI_REUSE_MEMORY=0 or MALLOC_* set): CPU steps about 1.15x slower"),
+        Check("hardware", "memory", reuse, "CPU training reuses freed memory (scancci.heap: "
+              "faster steps, more resident memory)" if reuse else "CPU training "
+              "keeps the allocator's defaults (not glibc, SCANCCI_REUSE_MEMORY=0, MALLOC_* "
+              "set or another allocator preloaded)"),
     ]
 
 

@@ -57,7 +57,7 @@ def _assert_same(model: nn.Module, x: torch.Tensor) -> None:
 ])
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
 def test_fast_path_equals_eager(name, size, options, batch, memory_format):
-    """Both SCAN variants and patch layouts, batch 1 and 8, 112 and 224 px, NCHW and NHWC input."""
+    """Both SCAN variants and patch layouts, batch 1 and 8, 64-224 px, NCHW and NHWC input."""
     model = _nontrivial(create_model(name, num_classes=7, input_size=size, **options))
     x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(batch))
     _assert_same(model, x.contiguous(memory_format=memory_format))

@@ -64,3 +64,7 @@ def _memory_setting_calls(monkeypatch, **trainer: object) -> int:
 def test_cpu_training_reuses_freed_memory(monkeypatch) -> None:
     assert _memory_setting_calls(monkeypatch, accelerator="cpu") == 1
     assert _memory_setting_calls(monkeypatch, accelerator="gpu") == 0
+    monkeypatch.setattr(fit.torch.cuda, "is_available", lambda: False)
+    assert _memory_setting_calls(monkeypatch, accelerator="auto") == 1
+    monkeypatch.setattr(fit.torch.cuda, "is_available", lambda: True)
+    assert _memory_setting_calls(monkeypatch, accelerator="auto") == 0

@@ -16,7 +16,6 @@ from scancci.data import build_transforms
 from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError
 from scancci.evaluate.metrics import ClassificationMetrics, compute_metrics
-from scancci.heap import reuse_freed_memory
 from scancci.models import load_model
 from scancci.models.base import ExpressionModel
 from scancci.models.fast import optimize_for_inference
@@ -53,14 +52,11 @@ def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") 
 def inference_model(model: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
     """What computes the logits: on the CPU a scancci model's fused fast path (an eval-only
     copy, logits within 1e-4 of the eager model's; `optimize_for_inference`), else `model`
-    (also a copy that is already fused, in whatever precision it was made for). On the CPU,
-    freed memory is reused from here on (`scancci.heap`: batch 64 at 224 px ran 1.1-1.2x
-    faster)."""
-    if resolve_device(device).type != "cpu":
-        return model
-    reuse_freed_memory()
+    (also a copy that is already fused, in whatever precision it was made for)."""
     fusable = isinstance(model, ExpressionModel) and not model.eval_only
-    return optimize_for_inference(model) if fusable else model
+    if fusable and resolve_device(device).type == "cpu":
+        return optimize_for_inference(model)
+    return model
 
 
 def eval_transform(model: nn.Module) -> Any:

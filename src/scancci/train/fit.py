@@ -81,7 +81,9 @@ def fit(config: TrainConfig) -> RunResult:
     """Train as `config` says; k-fold recipes train one model per fold under fold_<k>/.
 
     The model and the data are built first, so a bad path, recipe or checkpoint fails before
-    the run folder is touched.
+    the run folder is touched. Training on the CPU turns on `scancci.heap.reuse_freed_memory`
+    for the process (1.14-1.75x faster steps for 1.18x the peak memory; SCANCCI_REUSE_MEMORY=0
+    keeps glibc's defaults).
     """
     first = _prepare(config, fold=0 if config.data.folds else None)
     config = prepare_run_dir(config)
@@ -117,7 +119,7 @@ def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
     run or fold: everything that can fail on the user's input, before the first epoch."""
     seed_everything(config.trainer.seed, workers=True, verbose=False)
     if not uses_gpu(config.trainer.accelerator):
-        reuse_freed_memory()  # about 1.1x faster CPU steps at batch 16, 224 px (scancci.heap)
+        reuse_freed_memory()  # 1.14-1.75x faster CPU steps (scancci.heap)
     model = model_for_training(config)
     if config.trainer.channels_last:  # batches follow in ScanCCIModule._step
         model.to(memory_format=torch.channels_last)

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from scancci import create_model, scancci_loss
-from scancci.heap import reuse_freed_memory
+from scancci.heap import reuse_freed_memory, without_allocator_choices
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_model import resnet50_models, sgd_step  # noqa: E402
@@ -82,8 +82,7 @@ def main() -> None:
         print(json.dumps(child(args.child == "reuse", args.repeats)))
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; CPU: {cpu_flags()}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")
-           and k not in ("SCANCCI_REUSE_MEMORY", "GLIBC_TUNABLES", "LD_PRELOAD")}
+    env = without_allocator_choices(os.environ)
     rates: dict[str, list[dict[str, float]]] = {"default": [], "reuse": []}
     print("training steps: img/s, then thousands of page faults per step, then the child's "
           "peak resident memory")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scancci.heap import can_reuse
+from scancci.heap import can_reuse, without_allocator_choices
 
 THP = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 pytestmark = [
@@ -21,8 +21,7 @@ pytestmark = [
     pytest.mark.skipif(THP.is_file() and "[always]" in THP.read_text(),
                        reason="transparent huge pages always on: page faults do not tell"),
 ]
-CHILD_ENV = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")
-             and k not in ("SCANCCI_REUSE_MEMORY", "GLIBC_TUNABLES", "LD_PRELOAD")}
+CHILD_ENV = without_allocator_choices(os.environ)
 
 # The minor page faults of the last 10 of 40 clones of a 51 MB tensor, each freed before the
 # next (PyTorch's aligned blocks fragment glibc's heap for the first few).
@@ -67,10 +66,8 @@ def test_users_malloc_settings_stand(env: dict[str, str]) -> None:
     ({"MALLOC_ARENA_MAX": "2"}, False), ({"GLIBC_TUNABLES": "glibc.malloc.mmap_max=0"}, False),
     ({"GLIBC_TUNABLES": "glibc.rtld.x=1"}, True), ({"LD_PRELOAD": "/usr/lib/libjemalloc.so.2"}, False)])
 def test_can_reuse_follows_the_environment(monkeypatch, env: dict[str, str], expected: bool) -> None:
-    for name in [*os.environ]:
-        if name.startswith("MALLOC_") or name in ("SCANCCI_REUSE_MEMORY", "GLIBC_TUNABLES",
-                                                   "LD_PRELOAD"):
-            monkeypatch.delenv(name)
+    for name in set(os.environ) - set(without_allocator_choices(os.environ)):
+        monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert can_reuse() is expected

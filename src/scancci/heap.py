@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Mapping
 from ctypes import CDLL
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters (glibc malloc.h)
 _OFF = ("0", "false", "no", "off")
+_CHOICES = ("SCANCCI_REUSE_MEMORY", "GLIBC_TUNABLES", "LD_PRELOAD")  # besides MALLOC_*
 _applied = False
 
 
@@ -45,3 +47,9 @@ def can_reuse() -> bool:
     return not any(name.startswith("MALLOC_") for name in os.environ) \
         and "glibc.malloc" not in os.environ.get("GLIBC_TUNABLES", "") \
         and "malloc" not in os.environ.get("LD_PRELOAD", "")
+
+
+def without_allocator_choices(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` less every variable `can_reuse` reads (MALLOC_*, SCANCCI_REUSE_MEMORY,
+    GLIBC_TUNABLES, LD_PRELOAD): for a child process that should decide by glibc's defaults."""
+    return {k: v for k, v in environ.items() if not k.startswith("MALLOC_") and k not in _CHOICES}

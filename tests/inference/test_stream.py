@@ -16,6 +16,7 @@ from scancci.inference import (
     Frame,
     ImageSource,
     Prediction,
+    StreamOptions,
     VideoSource,
     open_rows,
     predict_folder,
@@ -72,6 +73,10 @@ def test_open_source_picks_the_source_and_names_bad_values(photos_dir, tmp_path)
         open_source(tmp_path / "missing.jpg")
     with pytest.raises(InvalidInputError, match="--max-frames"):
         open_source(photos_dir / "single_face.mp4", max_frames=0)
+    with pytest.raises(InvalidInputError, match="--detect-every"):
+        StreamOptions(detect_every=0)
+    with pytest.raises(InvalidInputError, match="--smoothing"):
+        StreamOptions(smoothing=1.0)
 
 
 def test_any_sink_gets_every_prediction_with_its_frame(recognizer, photo_folder,

@@ -53,6 +53,11 @@ class StreamOptions:
     chunk: int = 8
 
     def __post_init__(self) -> None:
+        """Bad values are refused here, before any file is opened."""
+        if int(self.detect_every) < 1:
+            raise InvalidInputError(f"--detect-every must be at least 1, got {self.detect_every}")
+        if not 0.0 <= float(self.smoothing) < 1.0:
+            raise InvalidInputError(f"--smoothing must be in [0, 1), got {self.smoothing}")
         if int(self.chunk) < 1:
             raise InvalidInputError(f"chunk must be at least 1, got {self.chunk}")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -49,6 +49,7 @@ def load_image(source: str | Path | bytes | Image.Image | np.ndarray) -> Image.I
     if isinstance(source, np.ndarray):
         return _array_to_image(source)
     name = "<bytes>" if isinstance(source, bytes) else str(source)
+    handle: IO[bytes]
     try:
         if isinstance(source, bytes):
             if not source:

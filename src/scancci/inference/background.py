@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -51,7 +51,8 @@ class Worker:
         self.thread.join()
 
 
-def ahead(items: Iterable[T], depth: int = 16, *, name: str = "scancci-ahead") -> Iterator[T]:
+def ahead(items: Iterable[T], depth: int = 16, *, name: str = "scancci-ahead"
+          ) -> Generator[T, None, None]:
     """The items of `items`, produced by a worker thread at most `depth` ahead of the caller.
     The worker's errors are re-raised here; closing the iterator stops the worker, which
     closes `items`' iterator in its own thread (a decoder is closed where it runs)."""

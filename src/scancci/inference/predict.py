@@ -85,7 +85,7 @@ def predict_video(recognizer: Recognizer, source: str | Path | int,
     with contextlib.ExitStack() as stack:
         video = stack.enter_context(
             WebcamSource(index, every=every, max_frames=max_frames) if index is not None
-            else VideoSource(source, every=every, max_frames=max_frames))
+            else VideoSource(str(source), every=every, max_frames=max_frames))
         sinks: list[Sink] = []
         if output is not None:
             sinks.append(stack.enter_context(open_rows(output, recognizer.class_names,
@@ -107,13 +107,13 @@ def predict_path(recognizer: Recognizer, path: str | Path | int, *,
     need at least one of the two."""
     kind = source_kind(path)
     if kind == "image":
-        return predict_file(recognizer, Path(path), output=output, annotate_dir=annotate_dir,
+        return predict_file(recognizer, str(path), output=output, annotate_dir=annotate_dir,
                             attention=attention)
     if output is None and annotate_dir is None:
         raise InvalidInputError(f"{path} is a {kind}: give --output FILE.csv|FILE.jsonl "
                                 "and/or --annotate DIR to keep the results")
     if kind == "folder":
-        return predict_folder(recognizer, Path(path),
+        return predict_folder(recognizer, str(path),
                               output or Path(annotate_dir or ".") / "predictions.csv",
                               resume=resume, annotate_dir=annotate_dir, attention=attention,
                               progress=progress)
@@ -126,7 +126,7 @@ def predict_path(recognizer: Recognizer, path: str | Path | int, *,
 
 def _stem(path: str | Path | int) -> str:
     index = webcam_index(path)
-    return f"webcam{index}" if index is not None else Path(path).stem
+    return f"webcam{index}" if index is not None else Path(str(path)).stem
 
 
 def _draw(recognizer: Recognizer, attention: bool) -> Draw:

@@ -101,16 +101,16 @@ class Recognizer:
             list(faces) if faces is not None else [None] * len(frames)
         if len(found) != len(frames):
             raise InvalidInputError(f"faces: {len(found)} entries for {len(frames)} frames")
-        todo = [i for i, f in enumerate(frames) if f.image is not None and found[i] is None]
-        for i, detected in zip(todo, self.detect([frames[i].image for i in todo]), strict=True):
-            found[i] = detected
-        owners = [(i, face) for i, frame in enumerate(frames) if frame.image is not None
-                  for face in found[i] or ()]
+        images = {i: f.image for i, f in enumerate(frames) if f.image is not None}
+        todo = [i for i in images if found[i] is None]
+        for i, faces_of in zip(todo, self.detect([images[i] for i in todo]), strict=True):
+            found[i] = faces_of
+        owners = [(i, face) for i in images for face in found[i] or ()]
         probabilities, maps = self.classify_crops(
-            [self.crop(frames[i].image, face) for i, face in owners], attention=attention)
+            [self.crop(images[i], face) for i, face in owners], attention=attention)
         per_frame: list[list[Face]] = [[] for _ in frames]
-        for k, (i, detected) in enumerate(owners):
-            per_frame[i].append(self._face(detected, probabilities[k],
+        for k, (i, face) in enumerate(owners):
+            per_frame[i].append(self._face(face, probabilities[k],
                                            None if maps is None else maps[k]))
         return [self._prediction(frame, tuple(faces_of))
                 for frame, faces_of in zip(frames, per_frame, strict=True)]
@@ -172,7 +172,8 @@ class Recognizer:
         names = self.class_names
         landmarks = None if detected.landmarks is None else \
             tuple((float(x), float(y)) for x, y in detected.landmarks)
-        return Face(box=tuple(float(v) for v in detected.box), landmarks=landmarks,
+        x1, y1, x2, y2 = (float(v) for v in detected.box)
+        return Face(box=(x1, y1, x2, y2), landmarks=landmarks,
                     detection_score=float(detected.score),
                     probabilities={n: float(p) for n, p in zip(names, probabilities, strict=True)},
                     label=names[int(np.argmax(probabilities))], attention=attention)

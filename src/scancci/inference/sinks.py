@@ -36,8 +36,13 @@ Draw = Callable[[np.ndarray, Prediction], np.ndarray]  # image, prediction -> an
 class Sink(Protocol):
     """Consumes predictions; `close()` finishes the output (and re-raises a worker's error)."""
 
-    label: str  # what a summary calls the output: "rows", "pictures", "video"
-    path: Path
+    @property
+    def label(self) -> str:
+        """What a summary calls the output: "rows", "pictures", "video"."""
+
+    @property
+    def path(self) -> Path:
+        """Where it writes."""
 
     def write(self, prediction: Prediction, frame: Frame) -> None: ...
 

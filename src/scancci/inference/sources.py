@@ -33,11 +33,25 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 class Source(Protocol):
     """Frames of one input, iterated once; `close()` frees the input if it is never iterated."""
 
-    name: str  # what a summary calls the input
-    sequential: bool  # frames of one scene, in order (videos, webcams)
-    total: int | None  # frames it will yield, when known
-    fps: float | None  # frames per second of what it yields (None for photos)
-    prefetch: int  # frames worth decoding ahead of the classifier
+    @property
+    def name(self) -> str:
+        """What a summary calls the input."""
+
+    @property
+    def sequential(self) -> bool:
+        """Frames of one scene, in order (videos, webcams): faces are followed and tracked."""
+
+    @property
+    def total(self) -> int | None:
+        """Frames it will yield, when known."""
+
+    @property
+    def fps(self) -> float | None:
+        """Frames per second of what it yields (None for photos)."""
+
+    @property
+    def prefetch(self) -> int:
+        """Frames worth decoding ahead of the classifier."""
 
     def __iter__(self) -> Iterator[Frame]: ...
 
@@ -188,7 +202,7 @@ def source_kind(path: str | Path | int) -> str:
     or "image" (its content is checked when read); nothing is opened."""
     if webcam_index(path) is not None and not Path(str(path)).exists():
         return "webcam"
-    path = Path(path)
+    path = Path(str(path))
     if path.is_dir():
         return "folder"
     if is_video_file(path):
@@ -202,14 +216,14 @@ def open_source(path: str | Path | int, *, every: int = 1, max_frames: int | Non
                 skip: set[str] | frozenset[str] = frozenset()) -> Source:
     """The source `source_kind` names for a path or webcam index; `every` and `max_frames`
     apply to videos and webcams, `skip` to folders."""
-    kind = source_kind(path)
+    kind, name = source_kind(path), str(path)
     if kind == "webcam":
-        return WebcamSource(int(path), every=every, max_frames=max_frames)
+        return WebcamSource(int(name), every=every, max_frames=max_frames)
     if kind == "folder":
-        return FolderSource(path, skip=skip)
+        return FolderSource(name, skip=skip)
     if kind == "video":
-        return VideoSource(path, every=every, max_frames=max_frames)
-    return ImageSource(path)
+        return VideoSource(name, every=every, max_frames=max_frames)
+    return ImageSource(name)
 
 
 def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:

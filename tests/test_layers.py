@@ -1,9 +1,10 @@
-"""The layer contract: imports run one way, there are no import cycles, and imports sit at
-the top of their module except where a heavy or optional package justifies a lazy one.
+"""The layer contract: imports run one way, there are no import cycles, imports sit at the top
+of their module except where a heavy or optional package justifies a lazy one, and the
+Recognizer reaches no source, sink or stream loop (they sit above it).
 
-Read from the sources (every `import`, at module level or inside functions; `if TYPE_CHECKING:`
-blocks are type hints that never run and are left out), so the contract holds whatever import
-order a program happens to use.
+Read from the sources (every `import`, at module level, inside functions or under
+`if TYPE_CHECKING:`), so the contract holds whatever import order a program happens to use. A
+type-only import is an edge like any other: a cycle through type hints is still a cycle.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Import:
     target: str  # imported scancci module (or a third-party top-level name)
     line: int
     in_function: bool
+    type_only: bool  # under `if TYPE_CHECKING:`
 
 
 def _module_name(path: Path) -> str:
@@ -95,20 +97,26 @@ def _owning_module(name: str) -> str:
 def _imports(module: str, path: Path) -> list[Import]:
     tree = ast.parse(path.read_text(), str(path))
     type_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
-                 and getattr(block.test, "id", "") == "TYPE_CHECKING"
+                 and _is_type_checking(block.test)
                  for stmt in block.body for n in ast.walk(stmt)}
     in_function = {id(n) for f in ast.walk(tree)
                    if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
                    for n in ast.walk(f)}
     found = []
     for node in ast.walk(tree):
-        if not isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in type_only:
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
         for target in _resolve(module, node, path.name == "__init__.py"):
             if target.split(".")[0] == "scancci":
                 target = _owning_module(target)
-            found.append(Import(module, target, node.lineno, id(node) in in_function))
+            found.append(Import(module, target, node.lineno, id(node) in in_function,
+                                id(node) in type_only))
     return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """`if TYPE_CHECKING:` or `if typing.TYPE_CHECKING:`."""
+    return getattr(test, "id", getattr(test, "attr", "")) == "TYPE_CHECKING"
 
 
 IMPORTS = [imp for module, path in MODULES.items() for imp in _imports(module, path)]
@@ -141,7 +149,8 @@ def test_no_import_cycles() -> None:
 
 
 def test_imports_at_module_top() -> None:
-    lazy = [i for i in IMPORTS if i.in_function and _part(i.source) != "commands"]
+    lazy = [i for i in IMPORTS if i.in_function and not i.type_only
+            and _part(i.source) != "commands"]
     wrong = [f"{i.source}:{i.line} imports {i.target} inside a function" for i in lazy
              if i.target not in LAZY_SCANCCI_ALLOWED
              and i.target.split(".")[0] not in LAZY_THIRD_PARTY_ALLOWED]
@@ -154,6 +163,31 @@ def test_the_contract_sees_imports() -> None:
     assert len(MODULES) > 90 and len(INTERNAL) > 300
     assert any(i.source == "scancci.inference.recognizer" and i.target == "scancci.faces.detect"
                for i in INTERNAL)
+    assert any(i.type_only and i.source == "scancci.commands.predict" for i in INTERNAL)
+
+
+# Inference is sources -> one loop -> sinks; the Recognizer turns frames into predictions and
+# knows none of the modules above it (they import it), so an engine can reuse it with its own.
+RECOGNIZER = "scancci.inference.recognizer"
+ABOVE_RECOGNIZER = ("scancci.inference.sources", "scancci.inference.sinks",
+                    "scancci.inference.stream", "scancci.inference.predict")
+
+
+def test_the_recognizer_reaches_no_source_sink_or_loop() -> None:
+    assert set(ABOVE_RECOGNIZER) <= set(MODULES), "update ABOVE_RECOGNIZER to the new names"
+    graph: dict[str, set[str]] = {}
+    for imp in INTERNAL:
+        graph.setdefault(imp.source, set()).add(imp.target)
+    reached, todo = set(), [RECOGNIZER]
+    while todo:
+        for target in graph.get(todo.pop(), ()):
+            if target not in reached:
+                reached.add(target)
+                todo.append(target)
+    wrong = sorted(reached & set(ABOVE_RECOGNIZER))
+    assert not wrong, f"{RECOGNIZER} imports (directly or through others) {', '.join(wrong)}"
+    for module in ABOVE_RECOGNIZER[2:]:  # the loop and the runs do use it
+        assert RECOGNIZER in graph.get(module, set())
 
 
 def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:

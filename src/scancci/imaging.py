@@ -1,14 +1,19 @@
-"""Reading images the way users have them: any mode, any bit depth, EXIF-rotated.
+"""Reading images the way users have them (any mode, any bit depth, EXIF-rotated), and
+turning face crops into a model's input: the one reader and the one preprocessing.
 
-Every reader in the project (datasets, prediction, the service) goes through `load_image`, so
-grayscale, alpha, CMYK, palette and 16-bit files, and phone photos with an EXIF orientation,
-all arrive as upright 8-bit RGB, and a broken file raises one clear error naming it.
+Every reader in the project (datasets, detection, prediction, the service) goes through
+`load_image` (PIL) or its array forms `as_rgb_array` (raises) and `read_rgb` (returns the
+reason instead), so grayscale, alpha, CMYK, palette and 16-bit files, and phone photos with an
+EXIF orientation, all arrive as upright 8-bit RGB, and a broken file gives one clear error
+naming it. `model_input` is what both prediction and evaluation feed a classifier.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -44,6 +49,7 @@ def load_image(source: str | Path | bytes | Image.Image | np.ndarray) -> Image.I
     if isinstance(source, np.ndarray):
         return _array_to_image(source)
     name = "<bytes>" if isinstance(source, bytes) else str(source)
+    handle: IO[bytes]
     try:
         if isinstance(source, bytes):
             if not source:
@@ -94,3 +100,55 @@ def _array_to_image(array: np.ndarray) -> Image.Image:
 def is_image_file(path: str | Path) -> bool:
     """True when the file name has an image suffix (the content is checked only when read)."""
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def as_rgb_array(image: Any) -> np.ndarray:
+    """H x W x 3 uint8 RGB from anything `load_image` accepts (arrays already RGB pass as is)."""
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 \
+            and image.dtype == np.uint8:
+        return image
+    return np.asarray(load_image(image))
+
+
+def read_rgb(image: Any) -> tuple[np.ndarray | None, str | None]:
+    """(H x W x 3 uint8 RGB, None), or (None, reason) for an input that cannot be read: what
+    prediction uses, so one bad file becomes a row with its reason instead of an exception."""
+    try:
+        return as_rgb_array(image), None
+    except InvalidInputError as err:
+        return None, str(err)
+    except MemoryError:
+        return None, f"{describe_source(image)}: not enough memory to decode this image"
+
+
+def describe_source(image: Any) -> str:
+    """A printable name for an input: its path, or its kind for in-memory images."""
+    if isinstance(image, (str, Path)):
+        return str(image)
+    if isinstance(image, bytes):
+        return "<bytes>"
+    if isinstance(image, Image.Image):
+        return "<PIL image>"
+    return f"<{type(image).__name__}>"
+
+
+def model_input(images: Sequence[np.ndarray], size: int, mean: Sequence[float],
+                std: Sequence[float]) -> np.ndarray:
+    """RGB uint8 images (face crops) -> normalised float32 B x 3 x S x S: the one preprocessing
+    of prediction and evaluation. An image not already S x S is resized with PIL's bilinear
+    filter (antialiased when shrinking), which is exactly what torchvision's `v2.Resize` does
+    to the PIL images training sees; then x / 255, (x - mean) / std."""
+    size = int(size)
+    mean_ = np.asarray(mean, dtype=np.float32)
+    std_ = np.asarray(std, dtype=np.float32)
+    batch = np.empty((len(images), 3, size, size), dtype=np.float32)
+    for i, image in enumerate(images):
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InvalidInputError(f"face crops must be H x W x 3 uint8 RGB, got shape "
+                                    f"{image.shape} {image.dtype}")
+        if image.shape[:2] != (size, size):
+            image = np.asarray(Image.fromarray(image).resize((size, size),
+                                                             Image.Resampling.BILINEAR))
+        batch[i] = ((image.astype(np.float32) / 255.0 - mean_) / std_).transpose(2, 0, 1)
+    return batch

@@ -1,5 +1,6 @@
 """Folders (streamed, resumable, one row per unreadable or face-less file) and videos (tracks,
-timestamps, broken frames, annotated output, missing webcams)."""
+timestamps, broken frames, annotated output, missing webcams), through the sources, the stream
+loop and its sinks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ import pytest
 from PIL import Image
 
 from scancci.errors import InvalidInputError
+from scancci.inference import (
+    FolderSource,
+    VideoSource,
+    predict_folder,
+    predict_video,
+    stream,
+)
+from scancci.inference.background import Behind, ahead
 
 
 @pytest.fixture()
@@ -38,10 +47,11 @@ def test_folder_rows_errors_annotations_and_resume(recognizer, photo_folder, tmp
                                                    photos_dir) -> None:
     out = tmp_path / "rows.csv"
     annotated = tmp_path / "annotated"
-    summary = recognizer.predict_folder(photo_folder, out, annotate_dir=annotated,
-                                        progress=False)
-    assert (summary.images, summary.faces, summary.no_face, len(summary.errors)) == (5, 7, 1, 1)
-    assert summary.not_images == 1
+    summary = predict_folder(recognizer, photo_folder, out, annotate_dir=annotated,
+                             progress=False)
+    assert (summary.predictions, summary.faces, summary.no_face, len(summary.errors)) \
+        == (5, 7, 1, 1)
+    assert summary.ignored == 1
     rows = read_csv(out)
     by_source: dict[str, list[dict[str, str]]] = {}
     for row in rows:
@@ -54,27 +64,27 @@ def test_folder_rows_errors_annotations_and_resume(recognizer, photo_folder, tmp
     assert (annotated / "nested" / "single_face.jpg").is_file()
     assert not (annotated / "truncated.jpg").exists()
     shutil.copy(photos_dir / "15-f13-anc-ph.jpg", photo_folder / "new.jpg")
-    again = recognizer.predict_folder(photo_folder, out, progress=False)
-    assert again.images == 1 and again.skipped_done == 5
+    again = predict_folder(recognizer, photo_folder, out, progress=False)
+    assert again.predictions == 1 and again.skipped == 5
     assert len(read_csv(out)) == len(rows) + 1
 
 
 def test_folder_to_jsonl_streams_in_chunks(recognizer, photo_folder, tmp_path) -> None:
     out = tmp_path / "rows.jsonl"
-    recognizer.predict_folder(photo_folder, out, chunk=2, progress=False)
+    predict_folder(recognizer, photo_folder, out, chunk=2, progress=False)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 9 and {r["status"] for r in records} == {"face", "no_face", "error"}
     assert len({r["source"] for r in records}) == 5
-    assert [len(p.faces) for p in recognizer.iter_folder(photo_folder, progress=False)] \
+    assert [len(p.faces) for p, _ in stream(recognizer, FolderSource(photo_folder))] \
         == [1, 0, 5, 1, 0]
 
 
 def test_video_rows_tracks_timestamps_and_annotated_video(recognizer, photos_dir,
                                                           tmp_path) -> None:
     out, video = tmp_path / "frames.csv", tmp_path / "annotated.mp4"
-    summary = recognizer.predict_video(photos_dir / "single_face.mp4", out, annotate=video,
-                                       every=6, max_frames=5, smoothing=0.5, progress=False)
-    assert summary.frames == 5 and summary.tracks == {0} and not summary.errors
+    summary = predict_video(recognizer, photos_dir / "single_face.mp4", out, annotate=video,
+                            every=6, max_frames=5, smoothing=0.5, progress=False)
+    assert summary.predictions == 5 and summary.tracks == {0} and not summary.errors
     rows = read_csv(out)
     assert [int(r["frame"]) for r in rows] == [0, 6, 12, 18, 24]
     stamps = [float(r["timestamp"]) for r in rows]
@@ -86,7 +96,7 @@ def test_video_rows_tracks_timestamps_and_annotated_video(recognizer, photos_dir
 
 
 def test_video_with_a_broken_frame_keeps_going(recognizer, broken_video) -> None:
-    predictions = list(recognizer.iter_video(broken_video, progress=False))
+    predictions = [p for p, _ in stream(recognizer, VideoSource(broken_video))]
     errors = [p for p in predictions if p.error]
     assert len(errors) == 1 and "cannot be decoded" in errors[0].error
     assert errors[0].frame == 4
@@ -97,16 +107,17 @@ def test_video_with_a_broken_frame_keeps_going(recognizer, broken_video) -> None
 
 def test_missing_webcam_and_unreadable_video_are_clear_errors(recognizer, tmp_path) -> None:
     with pytest.raises(InvalidInputError, match="no webcam at index 97"):
-        recognizer.predict_video(97, progress=False)
+        predict_video(recognizer, 97, progress=False)
     fake = tmp_path / "fake.mp4"
     fake.write_bytes(b"\x00" * 1000)
     with pytest.raises(InvalidInputError, match="fake.mp4"):
-        list(recognizer.iter_video(fake, progress=False))
+        VideoSource(fake)  # probed when opened: before any frame is asked for
+    with pytest.raises(InvalidInputError, match="--every"):
+        VideoSource(fake, every=0)
 
 
 def test_rotated_phone_video_comes_out_upright(tmp_path, photos_dir) -> None:
     from scancci.faces import FaceDetector
-    from scancci.inference.video import read_frames
 
     upright = np.asarray(Image.open(photos_dir / "0-f15-hao-ph.jpg").convert("RGB")
                          .resize((256, 256)))[:, :192]  # not square: a wrong turn shows
@@ -121,7 +132,7 @@ def test_rotated_phone_video_comes_out_upright(tmp_path, photos_dir) -> None:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    frames = list(read_frames(path))
+    frames = list(VideoSource(path))
     assert len(frames) == 3 and frames[0].image.shape == upright.shape
     detector = FaceDetector()
     (want,), (got,) = detector.detect(upright), detector.detect(frames[0].image)
@@ -129,9 +140,7 @@ def test_rotated_phone_video_comes_out_upright(tmp_path, photos_dir) -> None:
 
 
 def test_background_reader_stops_early_and_passes_errors_on() -> None:
-    from scancci.inference.video import in_background
-
-    reader = in_background(iter(range(1000)), depth=2)
+    reader = ahead(iter(range(1000)), depth=2)
     assert [next(reader) for _ in range(3)] == [0, 1, 2]
     reader.close()  # the worker stops; nothing hangs
 
@@ -140,4 +149,23 @@ def test_background_reader_stops_early_and_passes_errors_on() -> None:
         raise InvalidInputError("bad file")
 
     with pytest.raises(InvalidInputError, match="bad file"):
-        list(in_background(broken()))
+        list(ahead(broken()))
+
+
+def test_background_writer_keeps_order_and_passes_errors_on() -> None:
+    done: list[int] = []
+    writer: Behind[int] = Behind(done.append, depth=2)
+    for i in range(50):
+        writer.put(i)
+    writer.close()
+    assert done == list(range(50))
+
+    def fails(item: int) -> None:
+        if item == 3:
+            raise OSError("disk full")
+
+    failing: Behind[int] = Behind(fails, depth=1)
+    with pytest.raises(OSError, match="disk full"):
+        for i in range(100):  # a later put re-raises it (or close does)
+            failing.put(i)
+        failing.close()

@@ -103,7 +103,7 @@ def test_thirty_six_faces_in_one_photo_each_in_its_place(default, photos_dir, tm
     inside its own tile."""
     from PIL import Image
 
-    from scancci.inference.dispatch import predict_source
+    from scancci.inference import predict_file
 
     tiles = [np.asarray(Image.open(photos_dir / n).convert("RGB").resize((200, 200)))
              for n in PHOTOS[:4]]
@@ -113,7 +113,7 @@ def test_thirty_six_faces_in_one_photo_each_in_its_place(default, photos_dir, tm
         mosaic[row * 200:(row + 1) * 200, col * 200:(col + 1) * 200] = tiles[k % 4]
     path = tmp_path / "mosaic.jpg"
     Image.fromarray(mosaic).save(path, quality=95)
-    prediction = predict_source(default, path, output=tmp_path / "rows.csv")
+    prediction = predict_file(default, path, output=tmp_path / "rows.csv")
     cells = set()
     for face in prediction.faces:
         x1, y1, x2, y2 = face.box

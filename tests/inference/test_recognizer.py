@@ -13,9 +13,8 @@ import torch
 from PIL import Image
 
 from scancci.errors import InvalidInputError, UnknownNameError
-from scancci.inference import Recognizer
-from scancci.inference.recognizer import read_rgb
-from scancci.runtime.batches import preprocess_crops
+from scancci.imaging import model_input, read_rgb
+from scancci.inference import Frame, Recognizer
 
 
 def probability_matrix(prediction, names) -> np.ndarray:
@@ -44,7 +43,9 @@ def test_probabilities_are_softmax_of_mean_logits_over_temperature(small_model,
     image, _ = read_rgb(photos_dir / "0-f15-hao-ph.jpg")
     prediction = recognizer.predict(image)
     detected = recognizer.detector.detect(image)[0]
-    batch = torch.from_numpy(preprocess_crops([recognizer.crop(image, detected)], model.config))
+    config = model.config
+    batch = torch.from_numpy(model_input([recognizer.crop(image, detected)], config.input_size,
+                                         config.mean, config.std))
     with torch.no_grad():
         logits = model(batch).logits.double()
     expected = torch.softmax(logits / 2.5, dim=1)[0].numpy()
@@ -136,3 +137,28 @@ def test_encoded_bytes_and_pil_give_the_same_faces(recognizer, photos_dir) -> No
     b = recognizer.predict(Image.open(path))
     assert a.source == "<bytes>" and len(a.faces) == len(b.faces) == 1
     np.testing.assert_allclose(a.faces[0].box, b.faces[0].box, atol=1e-3)
+
+
+def test_frames_are_detected_together_and_scattered_back_in_order(recognizer,
+                                                                    photos_dir) -> None:
+    """One predict_frames call: every face of every frame back on its own frame, frames
+    without an image keep their error, and faces given by the caller are used as they are."""
+    group, _ = read_rgb(photos_dir / "multi_face.jpg")
+    landscape, _ = read_rgb(photos_dir / "free-mountain-vector-01.jpg")
+    single, _ = read_rgb(photos_dir / "single_face.jpg")
+    frames = [Frame("group", group, 3, 0.1), Frame("broken", None, 4, 0.2, "cannot decode"),
+              Frame("landscape", landscape), Frame("single", single)]
+    predictions = recognizer.predict_frames(frames)
+    assert [p.source for p in predictions] == ["group", "broken", "landscape", "single"]
+    assert [len(p.faces) for p in predictions] == [5, 0, 0, 1]
+    assert (predictions[0].frame, predictions[0].timestamp) == (3, 0.1)
+    assert predictions[1].error == "cannot decode" and predictions[2].error is None
+    alone = [recognizer.predict(frame.image) for frame in (frames[0], frames[3])]
+    names = recognizer.class_names
+    np.testing.assert_allclose(probability_matrix(predictions[0], names),
+                               probability_matrix(alone[0], names), atol=1e-5)
+    given = recognizer.predict_frames(frames[3:], faces=[[]])  # the caller says: no face
+    assert given[0].faces == ()
+    known = recognizer.detect([single])
+    again = recognizer.predict_frames(frames[3:], faces=known)
+    assert again[0].faces[0].box == predictions[3].faces[0].box

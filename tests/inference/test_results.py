@@ -13,7 +13,7 @@ import pytest
 
 from scancci.errors import InvalidInputError, ScanCCIError
 from scancci.inference import Face, Prediction
-from scancci.inference.writer import ResultWriter, read_done_sources
+from scancci.inference.sinks import open_rows, read_done_sources
 
 NAMES = ("neutral", "happy", "sad")
 
@@ -58,13 +58,13 @@ def test_to_pandas_without_pandas_is_a_clear_error(monkeypatch) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_writer_resumes_and_cuts_a_half_written_line(tmp_path, suffix) -> None:
     path = tmp_path / f"out{suffix}"
-    with ResultWriter(path, NAMES) as writer:
+    with open_rows(path, NAMES) as writer:
         writer.write(Prediction("a.jpg", 10, 10, (face(),), class_names=NAMES))
         writer.write(Prediction("b.jpg", 10, 10, (), class_names=NAMES))
     with path.open("a") as handle:
         handle.write('c.jpg,"interrupted')  # a crash in the middle of a row
-    assert read_done_sources(path, suffix.strip(".")) == {"a.jpg", "b.jpg"}
-    with ResultWriter(path, NAMES) as writer:
+    assert read_done_sources(path) == {"a.jpg", "b.jpg"}
+    with open_rows(path, NAMES) as writer:
         assert writer.done == {"a.jpg", "b.jpg"}
         writer.write(Prediction("c.jpg", 10, 10, (face(),), class_names=NAMES))
     text = path.read_text()
@@ -73,12 +73,12 @@ def test_writer_resumes_and_cuts_a_half_written_line(tmp_path, suffix) -> None:
 
 def test_writer_refuses_unknown_suffix_and_other_classes(tmp_path) -> None:
     with pytest.raises(InvalidInputError, match=".csv or .jsonl"):
-        ResultWriter(tmp_path / "out.txt", NAMES)
+        open_rows(tmp_path / "out.txt", NAMES)
     path = tmp_path / "out.csv"
-    with ResultWriter(path, NAMES) as writer:
+    with open_rows(path, NAMES) as writer:
         writer.write(Prediction("a.jpg", 10, 10, (face(),), class_names=NAMES))
     with pytest.raises(InvalidInputError, match="other classes"):
-        ResultWriter(path, ("neutral", "happy", "sad", "anger"))
+        open_rows(path, ("neutral", "happy", "sad", "anger"))
 
 
 def test_face_attention_is_kept_but_not_in_rows() -> None:

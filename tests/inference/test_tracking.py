@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scancci.inference.tracking import IoUTracker, iou_matrix
-from scancci.inference.video import TemporalSmoother
+from scancci.inference import StreamOptions, VideoSource, stream
+from scancci.inference.tracking import IoUTracker, TemporalSmoother, iou_matrix
 
 
 def test_iou_matrix() -> None:
@@ -47,8 +47,10 @@ def test_followed_faces_stay_on_the_detected_face_of_a_real_clip(recognizer, pho
     """Detect every 5th frame, follow in between: the same face, one track id, boxes close to
     what detecting every frame gives, and the same rows."""
     clip = photos_dir / "single_face.mp4"
-    followed = list(recognizer.iter_video(clip, max_frames=15, detect_every=5, progress=False))
-    detected = list(recognizer.iter_video(clip, max_frames=15, detect_every=1, progress=False))
+    followed = [p for p, _ in stream(recognizer, VideoSource(clip, max_frames=15),
+                                     StreamOptions(detect_every=5))]
+    detected = [p for p, _ in stream(recognizer, VideoSource(clip, max_frames=15),
+                                     StreamOptions(detect_every=1))]
     assert [p.frame for p in followed] == [p.frame for p in detected]
     for a, b in zip(followed, detected, strict=True):
         assert len(a.faces) == len(b.faces) == 1

@@ -51,19 +51,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scancci.inference import Recognizer
-    from scancci.inference.dispatch import predict_source
-    from scancci.inference.results import Prediction
+    from scancci.inference import Prediction, Recognizer, predict_path
+    from scancci.inference.stream import torch_threads
+    from scancci.sessions import spare_core_threads
 
     recognizer = Recognizer(args.model, detector=args.detector, device=args.device,
                             batch_size=args.batch_size, backend=args.backend,
                             precision=args.precision)
-    result = predict_source(recognizer, args.input, output=args.output,
-                            annotate_dir=args.annotate, attention=args.attention,
-                            resume=not args.no_resume, every=args.every,
-                            max_frames=args.max_frames, smoothing=args.smoothing,
-                            detect_every=args.detect_every,
-                            progress=not args.quiet)
+    with torch_threads(spare_core_threads()):  # this process's cores: one is left to decoding
+        result = predict_path(recognizer, args.input, output=args.output,
+                              annotate_dir=args.annotate, attention=args.attention,
+                              resume=not args.no_resume, every=args.every,
+                              max_frames=args.max_frames, smoothing=args.smoothing,
+                              detect_every=args.detect_every, progress=not args.quiet)
     if isinstance(result, Prediction):
         if result.error:  # its row is in --output; the message says what is wrong
             raise InvalidInputError(result.error)

@@ -7,6 +7,8 @@ mean = std = 0.5. By default scancci resizes first and augments the small image
 and random erasing (the usual remedy for occlusion), a small random rotation and
 random-resized-crop. Built with
 torchvision.transforms.v2; the geometric and colour steps run on the PIL image, as the original.
+Evaluation (train=False) is `scancci.imaging.model_input`, the very function prediction feeds
+its face crops through, so a face gives the same tensor in both.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 from torchvision.transforms import v2
 
 from scancci.errors import InvalidInputError, unknown_name
+from scancci.imaging import as_rgb_array, model_input
 
 ORIGINAL_MEAN = (0.5, 0.5, 0.5)
 ORIGINAL_STD = (0.5, 0.5, 0.5)
@@ -42,12 +45,12 @@ def build_transforms(
     std: Sequence[float] = ORIGINAL_STD,
     resize_last: bool = False,
     **augment_options: Any,
-) -> v2.Compose:
+) -> v2.Compose | ModelInput:
     """PIL RGB image -> normalised 3 x S x S float tensor; augmentations only when `train`.
 
     The augmentations run after the resize (cheaper on large images); `resize_last` runs them
     on the image at its native size and resizes afterwards, the original's order
-    (main_rafdb.py:114-120: flip, ColorJitter, then Resize).
+    (main_rafdb.py:114-120: flip, ColorJitter, then Resize). Without `train`: `ModelInput`.
     """
     for key in augment_options:
         if key not in AUGMENT_DEFAULTS:
@@ -55,22 +58,38 @@ def build_transforms(
     options = {**AUGMENT_DEFAULTS, **augment_options}
     if not isinstance(input_size, int) or input_size < 8:
         raise InvalidInputError(f"input_size must be an integer >= 8, got {input_size!r}")
+    if not train:
+        return ModelInput(input_size, mean, std)
     steps: list[Any] = []
     size = (input_size, input_size)
-    if train and options["crop_scale"] is not None:
+    if options["crop_scale"] is not None:
         steps.append(v2.RandomResizedCrop(size, scale=tuple(options["crop_scale"]),
                                           antialias=True))
-    elif not (train and resize_last):
+    elif not resize_last:
         steps.append(v2.Resize(size, antialias=True))
-    if train:
-        steps.extend(_train_steps(options))
-        if resize_last and options["crop_scale"] is None:
-            steps.append(v2.Resize(size, antialias=True))
+    steps.extend(_train_steps(options))
+    if resize_last and options["crop_scale"] is None:
+        steps.append(v2.Resize(size, antialias=True))
     steps += [v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
               v2.Normalize(mean=list(mean), std=list(std))]
-    if train and options["random_erasing"]:
+    if options["random_erasing"]:
         steps.append(v2.RandomErasing(p=float(options["random_erasing"])))
     return v2.Compose(steps)
+
+
+class ModelInput:
+    """The evaluation transform: an image (PIL or array, any mode) -> the 3 x S x S float
+    tensor that `scancci.imaging.model_input` gives prediction for the same pixels."""
+
+    def __init__(self, input_size: int, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.size, self.mean, self.std = int(input_size), tuple(mean), tuple(std)
+
+    def __call__(self, image: Any) -> torch.Tensor:
+        return torch.from_numpy(model_input([as_rgb_array(image)], self.size, self.mean,
+                                            self.std)[0])
+
+    def __repr__(self) -> str:
+        return f"ModelInput(size={self.size}, mean={self.mean}, std={self.std})"
 
 
 def _train_steps(options: dict[str, Any]) -> list[Any]:

@@ -60,7 +60,8 @@ def inference_model(model: nn.Module, device: str | torch.device = "cpu") -> nn.
 
 
 def eval_transform(model: nn.Module) -> Any:
-    """The deterministic transform matching the model's input size and normalisation."""
+    """The deterministic transform for the model's input size and normalisation: the one
+    preprocessing prediction uses too (`scancci.imaging.model_input`)."""
     config = model.config
     return build_transforms(train=False, input_size=config.input_size, mean=config.mean,
                             std=config.std)

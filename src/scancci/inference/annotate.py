@@ -130,6 +130,8 @@ def overlay_attention(image: np.ndarray, face: Face, *, input_size: int,
     """Blend the face's attention heatmap (matplotlib colormap) over the face region."""
     from matplotlib import colormaps
 
+    if face.attention is None:
+        return image
     amap = stretch_attention(face.attention, input_size)
     heat = (colormaps[colormap](amap)[..., :3] * 255).astype(np.float32)
     matrix = face_matrix(face.box, face.landmarks, input_size, template)

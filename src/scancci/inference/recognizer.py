@@ -1,5 +1,10 @@
-"""`Recognizer`: faces in, expressions out. Detects every face, aligns it to the model's input
-size, classifies the crops in batches and returns typed `Prediction`s.
+"""`Recognizer`: faces in, expressions out. Detects every face of a batch of frames, aligns
+each to the model's input size, classifies all the crops in batches and scatters the results
+back as typed `Prediction`s, one per frame.
+
+It knows nothing of where frames come from or where results go: sources, sinks and the stream
+loop that joins them (`scancci.inference.stream`) sit above it, and per-stream state (faces
+followed between detections, track ids, smoothing) lives in that loop.
 
 Probabilities are softmax(mean logits / temperature): the mean of SCAN-CCI's 5 logit vectors is
 what the model outputs, and the temperature is 1 unless the checkpoint was calibrated.
@@ -9,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +24,18 @@ from scancci.errors import InvalidInputError
 from scancci.faces.align import DEFAULT_TEMPLATE, box_matrix, crop_face, landmark_box, warp
 from scancci.faces.detect import DetectedFace, FaceDetector
 from scancci.faces.names import DEFAULT_DETECTOR
+from scancci.imaging import describe_source, model_input, read_rgb
 from scancci.inference.annotate import draw_prediction
 from scancci.inference.backends import create_classifier, default_backend
-from scancci.inference.folder import iter_folder, predict_folder
-from scancci.inference.images import describe_source, read_rgb
+from scancci.inference.frames import Frame
 from scancci.inference.results import Face, Prediction
-from scancci.inference.video import iter_video, predict_video
 from scancci.models.zoo import DEFAULT_PRETRAINED, get_pretrained, list_pretrained
-from scancci.runtime.batches import preprocess_crops, softmax
+from scancci.runtime.batches import softmax
 from scancci.runtime.classifier import classify
 
 
 class Recognizer:
-    """Facial expressions of every face in images, folders, videos and webcams.
+    """Facial expressions of every face in images and frames.
 
     model: a saved model (anything `load_model` accepts), a scancci module, an .onnx file
     (backend="onnx"), a classifier object, or the name of a pretrained baseline
@@ -79,50 +83,41 @@ class Recognizer:
     def predict_batch(self, images: Sequence[Any], *, attention: bool = False,
                       sources: Sequence[str] | None = None) -> list[Prediction]:
         """Predictions for several images: one detection batch, one classification pass."""
-        sources = list(sources) if sources is not None else [describe_source(i) for i in images]
-        arrays: list[np.ndarray | None] = []
-        errors: list[str | None] = []
-        for image in images:
+        names = list(sources) if sources is not None else [describe_source(i) for i in images]
+        frames = []
+        for name, image in zip(names, images, strict=True):
             array, error = read_rgb(image)
-            arrays.append(array)
-            errors.append(error)
-        return self.predict_arrays(arrays, sources, errors=errors, attention=attention)
+            frames.append(Frame(name, array, error=error))
+        return self.predict_frames(frames, attention=attention)
 
-    def predict_arrays(self, arrays: Sequence[np.ndarray | None], sources: Sequence[str], *,
-                       errors: Sequence[str | None] | None = None, attention: bool = False,
-                       frames: Sequence[int | None] | None = None,
-                       timestamps: Sequence[float | None] | None = None) -> list[Prediction]:
-        """Predictions for already decoded RGB arrays (None where reading failed)."""
-        readable = [i for i, a in enumerate(arrays) if a is not None]
-        found = self.detector.detect_batch([arrays[i] for i in readable]) if readable else []
-        detections: list[list[DetectedFace] | None] = [None] * len(arrays)
-        for i, faces in zip(readable, found, strict=True):
-            detections[i] = faces
-        return self.predict_detected(arrays, detections, sources, errors=errors,
-                                     attention=attention, frames=frames, timestamps=timestamps)
+    def predict_frames(self, frames: Sequence[Frame], *,
+                       faces: Sequence[Sequence[DetectedFace] | None] | None = None,
+                       attention: bool = False) -> list[Prediction]:
+        """One Prediction per frame: the frames whose `faces` are None (all of them by default)
+        detected in one batch, then every face of every frame cropped and classified in one
+        pass, and the results scattered back to their frames. An undecodable frame (no image)
+        gives a Prediction with its error."""
+        found: list[Sequence[DetectedFace] | None] = \
+            list(faces) if faces is not None else [None] * len(frames)
+        if len(found) != len(frames):
+            raise InvalidInputError(f"faces: {len(found)} entries for {len(frames)} frames")
+        images = {i: f.image for i, f in enumerate(frames) if f.image is not None}
+        todo = [i for i in images if found[i] is None]
+        for i, faces_of in zip(todo, self.detect([images[i] for i in todo]), strict=True):
+            found[i] = faces_of
+        owners = [(i, face) for i in images for face in found[i] or ()]
+        probabilities, maps = self.classify_crops(
+            [self.crop(images[i], face) for i, face in owners], attention=attention)
+        per_frame: list[list[Face]] = [[] for _ in frames]
+        for k, (i, face) in enumerate(owners):
+            per_frame[i].append(self._face(face, probabilities[k],
+                                           None if maps is None else maps[k]))
+        return [self._prediction(frame, tuple(faces_of))
+                for frame, faces_of in zip(frames, per_frame, strict=True)]
 
-    def predict_detected(self, arrays: Sequence[np.ndarray | None],
-                         detections: Sequence[Sequence[DetectedFace] | None],
-                         sources: Sequence[str], *, errors: Sequence[str | None] | None = None,
-                         attention: bool = False, frames: Sequence[int | None] | None = None,
-                         timestamps: Sequence[float | None] | None = None) -> list[Prediction]:
-        """Predictions for decoded RGB arrays whose faces are already known (a video's faces
-        carried by the tracker between detections): every crop classified in one pass."""
-        count = len(arrays)
-        errors = list(errors or [None] * count)
-        frames = list(frames or [None] * count)
-        timestamps = list(timestamps or [None] * count)
-        known = {i: list(found) for i, found in enumerate(detections)
-                 if found is not None and arrays[i] is not None}
-        faces = self._classify_all(arrays, known, attention)
-        predictions = []
-        for i, array in enumerate(arrays):
-            height, width = (0, 0) if array is None else array.shape[:2]
-            predictions.append(Prediction(
-                source=sources[i], width=int(width), height=int(height),
-                faces=tuple(faces.get(i, ())), error=errors[i] if array is None else None,
-                frame=frames[i], timestamp=timestamps[i], class_names=self.class_names))
-        return predictions
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[DetectedFace]]:
+        """The faces of decoded RGB images (largest first), in the detector's batches."""
+        return self.detector.detect_batch(list(images)) if len(images) else []
 
     def classify_crops(self, crops: Sequence[np.ndarray], *, attention: bool = False
                        ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -130,7 +125,8 @@ class Recognizer:
         run in chunks of `batch_size`."""
         probabilities, maps = [], []
         for start in range(0, len(crops), self.batch_size):
-            batch = preprocess_crops(crops[start:start + self.batch_size], self.config)
+            batch = model_input(crops[start:start + self.batch_size], self.config.input_size,
+                                self.config.mean, self.config.std)
             logits, amap = classify(self.classifier, batch, attention=attention)
             probabilities.append(softmax(logits, self.temperature))
             if amap is not None:
@@ -151,25 +147,6 @@ class Recognizer:
         return crop_face(image, face.box, face.landmarks, output_size=size,
                          template=self.template)
 
-    def predict_folder(self, folder: str | Path, output: str | Path, **options: Any) -> Any:
-        """Predict every image under `folder` into a CSV/JSONL file; see `predict_folder`."""
-        return predict_folder(self, folder, output, **options)
-
-    def iter_folder(self, folder: str | Path, **options: Any) -> Iterator[Prediction]:
-        """Predictions for every image under `folder`, streamed in batches."""
-        for prediction, _ in iter_folder(self, folder, **options):
-            yield prediction
-
-    def predict_video(self, source: str | Path | int, output: str | Path | None = None,
-                      **options: Any) -> Any:
-        """Per-frame predictions of a video file or webcam index; see `predict_video`."""
-        return predict_video(self, source, output, **options)
-
-    def iter_video(self, source: str | Path | int, **options: Any) -> Iterator[Prediction]:
-        """Per-frame predictions with track ids, streamed with bounded memory."""
-        for prediction, _ in iter_video(self, source, **options):
-            yield prediction
-
     def annotate(self, image: Any, prediction: Prediction, *, attention: bool = False
                  ) -> np.ndarray:
         """The image with boxes, labels, probability bars and optionally attention overlays."""
@@ -183,24 +160,20 @@ class Recognizer:
         return (f"Recognizer({self.config.arch!r}, detector={self.detector.backend!r}, "
                 f"backend={self.backend!r}, precision={self.precision!r})")
 
-    def _classify_all(self, arrays: Sequence[np.ndarray | None],
-                      detections: dict[int, list[DetectedFace]], attention: bool
-                      ) -> dict[int, list[Face]]:
-        owners = [(i, face) for i, found in detections.items() for face in found]
-        crops = [self.crop(arrays[i], face) for i, face in owners]
-        probabilities, maps = self.classify_crops(crops, attention=attention)
-        faces: dict[int, list[Face]] = {}
-        for k, (i, detected) in enumerate(owners):
-            faces.setdefault(i, []).append(self._face(detected, probabilities[k],
-                                                      None if maps is None else maps[k]))
-        return faces
+    def _prediction(self, frame: Frame, faces: tuple[Face, ...]) -> Prediction:
+        height, width = (0, 0) if frame.image is None else frame.image.shape[:2]
+        return Prediction(source=frame.source, width=int(width), height=int(height),
+                          faces=faces, error=frame.error if frame.image is None else None,
+                          frame=frame.index, timestamp=frame.timestamp,
+                          class_names=self.class_names)
 
     def _face(self, detected: DetectedFace, probabilities: np.ndarray,
               attention: np.ndarray | None) -> Face:
         names = self.class_names
         landmarks = None if detected.landmarks is None else \
             tuple((float(x), float(y)) for x, y in detected.landmarks)
-        return Face(box=tuple(float(v) for v in detected.box), landmarks=landmarks,
+        x1, y1, x2, y2 = (float(v) for v in detected.box)
+        return Face(box=(x1, y1, x2, y2), landmarks=landmarks,
                     detection_score=float(detected.score),
                     probabilities={n: float(p) for n, p in zip(names, probabilities, strict=True)},
                     label=names[int(np.argmax(probabilities))], attention=attention)

@@ -1,19 +1,31 @@
-"""Face tracks across video frames: boxes matched to the previous frame's tracks by IoU
-(optimal assignment), so a face keeps one id while it moves; ids are never reused. Between
-detections, `FaceFollower` carries the faces with optical flow."""
+"""What a stream of frames of one scene carries from frame to frame (the stream loop makes
+one of each per video or webcam run):
+
+- `FaceLocator`: faces detected every `detect_every` frames and carried in between by
+  `FaceFollower` (sparse optical flow), re-detected as soon as one is lost;
+- `Tracks`: stable track ids (`IoUTracker`: boxes matched to the previous frame's tracks by IoU,
+  optimal assignment; ids never reused) and per-track smoothing of the probabilities
+  (`TemporalSmoother`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
+from scancci.errors import InvalidInputError
 from scancci.faces.boxes import iou_matrix
 from scancci.faces.detect import DetectedFace
+from scancci.inference.frames import Frame
+from scancci.inference.results import Face, Prediction
 
-__all__ = ["FaceFollower", "IoUTracker", "iou_matrix"]
+__all__ = ["FaceFollower", "FaceLocator", "IoUTracker", "TemporalSmoother", "Tracks",
+           "iou_matrix"]
+
+Detect = Callable[[list[np.ndarray]], list[list[DetectedFace]]]  # images -> faces of each
 
 
 def best_assignment(overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,10 +163,11 @@ class FaceFollower:
         points = followed.points
         if len(points) < self.min_points:
             return None
-        ahead, ok, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, winSize=(15, 15),
-                                                maxLevel=3)
-        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(after, before, ahead, None, winSize=(15, 15),
-                                                    maxLevel=3)
+        # OpenCV's stubs refuse None for the output points, which OpenCV allocates itself
+        ahead, ok, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
+            before, after, points, None, winSize=(15, 15), maxLevel=3)
+        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
+            after, before, ahead, None, winSize=(15, 15), maxLevel=3)
         error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
         good = (ok.ravel() == 1) & (ok_back.ravel() == 1) & (error < self.max_error)
         if good.sum() < self.min_points:
@@ -183,5 +196,80 @@ def _moved_face(face: DetectedFace, shift: np.ndarray, zoom: float, shape: tuple
         return None
     landmarks = None if face.landmarks is None else \
         ((face.landmarks - [(x1 + x2) / 2, (y1 + y2) / 2]) * zoom + centre).astype(np.float32)
-    return DetectedFace(tuple(float(v) for v in box), landmarks, face.score,
-                        face.landmarks_estimated)
+    return DetectedFace((float(box[0]), float(box[1]), float(box[2]), float(box[3])), landmarks,
+                        face.score, face.landmarks_estimated)
+
+
+class FaceLocator:
+    """The faces of each frame of a stream, chunk by chunk: with `detect_every` 1, None for
+    every frame (the Recognizer detects the whole chunk in one batch); else detected on every
+    `detect_every`-th frame (and whenever a followed face is lost) and followed in between."""
+
+    def __init__(self, detect: Detect, detect_every: int) -> None:
+        if int(detect_every) < 1:
+            raise InvalidInputError(f"--detect-every must be at least 1, got {detect_every}")
+        self.detect, self.detect_every = detect, int(detect_every)
+        self.follower = FaceFollower()
+        self.since_detection: int | None = None  # None: the next frame must be detected
+
+    def __call__(self, frames: Sequence[Frame]) -> list[list[DetectedFace] | None]:
+        """Faces per frame (None: to be detected; undecodable frames stay None)."""
+        if self.detect_every == 1:
+            return [None] * len(frames)
+        return [None if f.image is None else self._one(f.image) for f in frames]
+
+    def _one(self, image: np.ndarray) -> list[DetectedFace]:
+        due = self.since_detection is None or self.since_detection + 1 >= self.detect_every
+        followed = None if due else self.follower.follow(image)
+        if followed is not None:
+            self.since_detection = (self.since_detection or 0) + 1
+            return followed
+        faces = self.detect([image])[0]
+        self.follower.reset(image, faces)
+        self.since_detection = 0
+        return faces
+
+
+class TemporalSmoother:
+    """Exponential moving average of each track's probabilities: p = a * p_prev + (1 - a) * p.
+
+    alpha 0 turns smoothing off; 0.6 steadies labels over a few frames at 30 fps.
+    """
+
+    def __init__(self, alpha: float) -> None:
+        if not 0.0 <= alpha < 1.0:
+            raise InvalidInputError(f"--smoothing must be in [0, 1), got {alpha}")
+        self.alpha = alpha
+        self._state: dict[int, np.ndarray] = {}
+
+    def __call__(self, track_id: int, probs: np.ndarray) -> np.ndarray:
+        """The smoothed probabilities of this track for this frame."""
+        previous = self._state.get(track_id)
+        smoothed = probs if previous is None else self.alpha * previous + (1 - self.alpha) * probs
+        self._state[track_id] = smoothed
+        return smoothed
+
+
+class Tracks:
+    """Gives each face of a stream's predictions its track id and, with `smoothing` > 0, its
+    track's smoothed probabilities (and the label they give)."""
+
+    def __init__(self, class_names: Sequence[str], smoothing: float = 0.0) -> None:
+        self.names = tuple(class_names)
+        self.tracker = IoUTracker()
+        self.smoother = TemporalSmoother(smoothing)
+
+    def __call__(self, prediction: Prediction) -> Prediction:
+        """The prediction with tracked (and smoothed) faces."""
+        ids = self.tracker.update([face.box for face in prediction.faces])
+        faces = tuple(self._tracked(face, track_id)
+                      for face, track_id in zip(prediction.faces, ids, strict=True))
+        return replace(prediction, faces=faces)
+
+    def _tracked(self, face: Face, track_id: int) -> Face:
+        if self.smoother.alpha == 0:
+            return replace(face, track_id=track_id)
+        probs = self.smoother(track_id, np.array([face.probabilities[n] for n in self.names]))
+        return replace(face, track_id=track_id,
+                       probabilities={n: float(p) for n, p in zip(self.names, probs, strict=True)},
+                       label=self.names[int(np.argmax(probs))])

@@ -17,6 +17,7 @@ _EXPORTS = {
     "alignment_matrix": "scancci.faces.align",
     "crop_face": "scancci.faces.align",
     "template_points": "scancci.faces.align",
+    "upright_box_matrix": "scancci.faces.align",
     "DetectedFace": "scancci.faces.detect",
     "FaceDetector": "scancci.faces.detect",
     "apply_mask": "scancci.faces.masks",

@@ -27,7 +27,9 @@ class MtcnnBackend:
         self.min_face_size = min_face_size
         self.thresholds = list(thresholds)
 
-    def detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
+    def detect(self, images: list[np.ndarray], min_score: float = 0.0
+               ) -> list[list[DetectedFace]]:
+        """Faces of same-size images (the detector applies `min_score` afterwards)."""
         if min(images[0].shape[:2]) < max(12, self.min_face_size):
             return [[] for _ in images]  # smaller than the smallest face MTCNN can see
         batch = np.ascontiguousarray(np.stack(images))

@@ -10,8 +10,9 @@ one of each per video or webcam run):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -25,7 +26,11 @@ from scancci.inference.results import Face, Prediction
 __all__ = ["FaceFollower", "FaceLocator", "IoUTracker", "TemporalSmoother", "Tracks",
            "iou_matrix"]
 
-Detect = Callable[[list[np.ndarray]], list[list[DetectedFace]]]  # images -> faces of each
+class Detect(Protocol):
+    """images -> the faces of each; `rotation` None: the detector's own setting."""
+
+    def __call__(self, images: list[np.ndarray], *, rotation: int | None = None
+                 ) -> list[list[DetectedFace]]: ...
 
 
 def best_assignment(overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -201,9 +206,14 @@ def _moved_face(face: DetectedFace, shift: np.ndarray, zoom: float, shape: tuple
 
 
 class FaceLocator:
-    """The faces of each frame of a stream, chunk by chunk: with `detect_every` 1, None for
-    every frame (the Recognizer detects the whole chunk in one batch); else detected on every
-    `detect_every`-th frame (and whenever a followed face is lost) and followed in between."""
+    """The faces of each frame of a stream, chunk by chunk: with `detect_every` 1, every frame
+    detected (the chunk in one batch); else detected on every `detect_every`-th frame (and
+    whenever a followed face is lost) and followed in between.
+
+    The quarter turn is settled once per stream: until a face is found, each detection searches
+    the turns the detector searches; the turn of the first face found is then used for the rest
+    of the stream (a no-face frame costs one detection, not four).
+    """
 
     def __init__(self, detect: Detect, detect_every: int) -> None:
         if int(detect_every) < 1:
@@ -211,12 +221,22 @@ class FaceLocator:
         self.detect, self.detect_every = detect, int(detect_every)
         self.follower = FaceFollower()
         self.since_detection: int | None = None  # None: the next frame must be detected
+        self.rotation: int | None = None  # None: not settled yet (the detector's own setting)
 
     def __call__(self, frames: Sequence[Frame]) -> list[list[DetectedFace] | None]:
-        """Faces per frame (None: to be detected; undecodable frames stay None)."""
+        """Faces per frame (undecodable frames stay None)."""
         if self.detect_every == 1:
-            return [None] * len(frames)
+            images = [f.image for f in frames if f.image is not None]
+            found = iter(self._detect(images))
+            return [None if f.image is None else next(found) for f in frames]
         return [None if f.image is None else self._one(f.image) for f in frames]
+
+    def _detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
+        found = self.detect(images, rotation=self.rotation) if images else []
+        if self.rotation is None:
+            first = next((faces[0] for faces in found if faces), None)
+            self.rotation = None if first is None else first.rotation
+        return found
 
     def _one(self, image: np.ndarray) -> list[DetectedFace]:
         due = self.since_detection is None or self.since_detection + 1 >= self.detect_every
@@ -224,7 +244,7 @@ class FaceLocator:
         if followed is not None:
             self.since_detection = (self.since_detection or 0) + 1
             return followed
-        faces = self.detect([image])[0]
+        faces = self._detect([image])[0]
         self.follower.reset(image, faces)
         self.since_detection = 0
         return faces

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scancci.commands.predict import add_detector_arguments
 from scancci.faces.align import DEFAULT_TEMPLATE, TEMPLATES
-from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,17 +15,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=224, help="side of the aligned crops")
     parser.add_argument("--template", choices=sorted(TEMPLATES), default=DEFAULT_TEMPLATE,
                         help="where the eyes, nose and mouth go in the crop")
-    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
-                        help=f"face detector (default {DEFAULT_DETECTOR})")
+    add_detector_arguments(parser)
     parser.add_argument("--no-resume", action="store_true",
                         help="redo images already in the output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
+    from scancci.faces.detect import FaceDetector
     from scancci.faces.prepare import prepare_dataset
 
-    report = prepare_dataset(args.input, args.output, detector=args.detector,
+    detector = FaceDetector(args.detector, min_score=args.min_score,
+                            min_face_size=args.min_face_size, rotation=args.rotation)
+    report = prepare_dataset(args.input, args.output, detector=detector,
                              output_size=args.size, template=args.template,
                              resume=not args.no_resume, progress=not args.quiet)
     print(f"scancci prepare: {report}")

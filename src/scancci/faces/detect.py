@@ -29,6 +29,7 @@ from scancci.faces import blazeface
 from scancci.faces.boxes import DetectedFace, iou_matrix, is_upright, turn_image, unturn_face
 from scancci.faces.names import (
     AUTO_ROTATION,
+    CLOSE_UP_MIN_SCORE,
     DEFAULT_DETECTOR,
     DEFAULT_MIN_FACE_SIZE,
     DEFAULT_MIN_SCORE,
@@ -62,21 +63,23 @@ class FaceDetector:
     backend: "blazeface" (default: BlazeFace full range, eyes, nose and mouth detected, mouth
     corners placed from them), "mtcnn" (5 landmarks detected) or "opencv" (Haar cascade,
     frontal faces only, landmarks estimated from the box). max_side: longer image side used for
-    detection. min_score: faces scoring below are dropped (default `DEFAULT_MIN_SCORE` of the
+    detection. min_score: faces scoring below are dropped (None: `DEFAULT_MIN_SCORE` of the
     backend). min_face_size: faces whose box is narrower or shorter than this many pixels of the
-    original image are dropped. rotation: "auto" (default) detects each image as given and,
-    where no face is found upright, also turned 90, 180 and 270 degrees, keeping the turn that
-    shows the most upright faces; 0, 90, 180 or 270 detects at that clockwise turn only.
+    original image are dropped (None: `DEFAULT_MIN_FACE_SIZE`). rotation: "auto" (None, the
+    default) detects each image as given and, where no face is found upright, also turned 90,
+    180 and 270 degrees, keeping the turn that shows the most upright faces that a close-up
+    detection confirms (`CLOSE_UP_MIN_SCORE`: three looks instead of one find more false
+    faces); 0, 90, 180 or 270 detects at that clockwise turn only.
     """
 
     backend: str = DEFAULT_DETECTOR
     device: str | torch.device = "cpu"
-    min_face_size: float = DEFAULT_MIN_FACE_SIZE
+    min_face_size: float | None = None
     min_score: float | None = None
     max_side: int = 1024
     batch_size: int = 8
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
-    rotation: int | str = AUTO_ROTATION
+    rotation: int | str | None = None
     _impl: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -88,8 +91,10 @@ class FaceDetector:
             self.device = resolve_device(self.device)
         if self.min_score is None:
             self.min_score = DEFAULT_MIN_SCORE[self.backend]
+        if self.min_face_size is None:
+            self.min_face_size = DEFAULT_MIN_FACE_SIZE
         self.min_score, self.min_face_size = check_thresholds(self.min_score, self.min_face_size)
-        self.rotation = check_rotation(self.rotation)
+        self.rotation = check_rotation(AUTO_ROTATION if self.rotation is None else self.rotation)
         if self.max_side < 64:
             raise InvalidInputError(f"max_side must be at least 64 pixels, got {self.max_side}")
         if self.backend == "blazeface":
@@ -135,7 +140,7 @@ class FaceDetector:
     def _search_turns(self, scaled: list[tuple[np.ndarray, float]],
                       found: list[list[DetectedFace]], turns: list[int]) -> None:
         """Where no face was found upright, try the other quarter turns (one batch) and keep
-        the turn with the most upright faces (then the highest total score)."""
+        the turn with the most confirmed upright faces (then the highest total score)."""
         tries = [(i, turn) for i, faces in enumerate(found)
                  if not any(is_upright(f) for f in faces) for turn in ROTATIONS[1:]]
         if not tries:
@@ -144,10 +149,30 @@ class FaceDetector:
         best: dict[int, tuple[int, float]] = {}
         for (i, turn), faces in zip(tries, more, strict=True):
             upright = [f for f in faces if is_upright(f)]
+            if upright:
+                upright = self._confirmed(turn_image(scaled[i][0], turn), upright)
             rank = (len(upright), sum(f.score for f in upright))
             if upright and rank > best.get(i, (0, 0.0)):
                 best[i] = rank
-                found[i], turns[i] = faces, turn
+                found[i], turns[i] = upright, turn
+
+    def _confirmed(self, view: np.ndarray, faces: list[DetectedFace]) -> list[DetectedFace]:
+        """The faces of `view` that a second detection on a close-up of each (a square twice
+        its size around it) finds again with at least CLOSE_UP_MIN_SCORE."""
+        threshold = min(CLOSE_UP_MIN_SCORE[self.backend], float(self.min_score or 0.0))
+        height, width = view.shape[:2]
+        kept = []
+        for face in faces:
+            x1, y1, x2, y2 = face.box
+            cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1)
+            left, top = max(0, int(cx - half)), max(0, int(cy - half))
+            close_up = view[top:min(height, int(cy + half)), left:min(width, int(cx + half))]
+            px, py = cx - left, cy - top  # the face's centre in the close-up
+            again = self._impl.detect([np.ascontiguousarray(close_up)], threshold)[0]
+            if any(g.score >= threshold and g.box[0] <= px <= g.box[2]
+                   and g.box[1] <= py <= g.box[3] for g in again):
+                kept.append(face)
+        return kept
 
     def _at_turns(self, scaled: list[tuple[np.ndarray, float]], turns: list[int]
                   ) -> list[list[DetectedFace]]:
@@ -155,7 +180,7 @@ class FaceDetector:
         kept when they pass the score and the size (in original pixels)."""
         views = [turn_image(image, turn) for (image, _), turn in zip(scaled, turns, strict=True)]
         results: list[list[DetectedFace]] = [[] for _ in views]
-        assert self.min_score is not None  # set in __post_init__
+        assert self.min_score is not None and self.min_face_size is not None  # __post_init__
         for indices in _same_size_groups(views, self.batch_size):
             found = self._impl.detect([views[i] for i in indices], self.min_score)
             for i, faces in zip(indices, found, strict=True):

@@ -254,12 +254,8 @@ def make_detector(detector: str | FaceDetector | None, *, device: str = "cpu",
     if isinstance(detector, FaceDetector):
         return detector.configured(min_score=min_score, min_face_size=min_face_size,
                                    rotation=rotation)
-    settings: dict[str, Any] = {"min_score": min_score}
-    if min_face_size is not None:
-        settings["min_face_size"] = min_face_size
-    if rotation is not None:
-        settings["rotation"] = rotation
-    return FaceDetector(detector, device=device, **settings)
+    return FaceDetector(detector, device=device, min_score=min_score,
+                        min_face_size=min_face_size, rotation=rotation)
 
 
 def resolve_pretrained(model: Any) -> Any:

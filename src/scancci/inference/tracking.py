@@ -202,7 +202,7 @@ def _moved_face(face: DetectedFace, shift: np.ndarray, zoom: float, shape: tuple
     landmarks = None if face.landmarks is None else \
         ((face.landmarks - [(x1 + x2) / 2, (y1 + y2) / 2]) * zoom + centre).astype(np.float32)
     return DetectedFace((float(box[0]), float(box[1]), float(box[2]), float(box[3])), landmarks,
-                        face.score, face.landmarks_estimated)
+                        face.score, face.landmarks_estimated, face.rotation)
 
 
 class FaceLocator:

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from scancci.errors import InvalidInputError
-from scancci.faces.boxes import iou_matrix
+from scancci.faces.boxes import iou_matrix, is_upright
 from scancci.faces.detect import DetectedFace
 from scancci.inference.frames import Frame
 from scancci.inference.results import Face, Prediction
@@ -210,10 +210,14 @@ class FaceLocator:
     detected (the chunk in one batch); else detected on every `detect_every`-th frame (and
     whenever a followed face is lost) and followed in between.
 
-    The quarter turn is settled once per stream: until a face is found, each detection searches
-    the turns the detector searches; the turn of the first face found is then used for the rest
-    of the stream (a no-face frame costs one detection, not four).
+    The quarter turn is settled once per stream: the turn that shows the first face upright
+    is used for the rest of the stream. Until then, a detection looks at the frame as it is,
+    and searches the other turns (the detector's "auto") at most once every SEARCH_EVERY
+    frames, so a stream without faces costs about one detection per detected frame, not four
+    or more.
     """
+
+    SEARCH_EVERY = 30  # frames: about a second of video between searches of the turns
 
     def __init__(self, detect: Detect, detect_every: int) -> None:
         if int(detect_every) < 1:
@@ -221,21 +225,34 @@ class FaceLocator:
         self.detect, self.detect_every = detect, int(detect_every)
         self.follower = FaceFollower()
         self.since_detection: int | None = None  # None: the next frame must be detected
-        self.rotation: int | None = None  # None: not settled yet (the detector's own setting)
+        self.rotation: int | None = None  # None: not settled yet
+        self.seen = 0  # frames located so far
+        self.searched_at: int | None = None  # frame count at the last search of the turns
 
     def __call__(self, frames: Sequence[Frame]) -> list[list[DetectedFace] | None]:
         """Faces per frame (undecodable frames stay None)."""
         if self.detect_every == 1:
             images = [f.image for f in frames if f.image is not None]
             found = iter(self._detect(images))
-            return [None if f.image is None else next(found) for f in frames]
-        return [None if f.image is None else self._one(f.image) for f in frames]
+            faces = [None if f.image is None else next(found) for f in frames]
+        else:
+            faces = [None if f.image is None else self._one(f.image) for f in frames]
+        self.seen += len(frames)
+        return faces
 
     def _detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
-        found = self.detect(images, rotation=self.rotation) if images else []
-        if self.rotation is None:
-            first = next((faces[0] for faces in found if faces), None)
-            self.rotation = None if first is None else first.rotation
+        if not images:
+            return []
+        rotation = self.rotation
+        if rotation is None:  # not settled: search the turns now and then, else look as is
+            if self.searched_at is None or self.seen - self.searched_at >= self.SEARCH_EVERY:
+                self.searched_at = self.seen
+            else:
+                rotation = 0
+        found = self.detect(images, rotation=rotation)
+        if self.rotation is None:  # settled by the first face seen upright (at its turn)
+            upright = [f for faces in found for f in faces if f.rotation or is_upright(f)]
+            self.rotation = upright[0].rotation if upright else None
         return found
 
     def _one(self, image: np.ndarray) -> list[DetectedFace]:

@@ -76,7 +76,7 @@ def anchors() -> np.ndarray:
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
-def letterbox(image: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float]]:
+def letterbox(image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
     """The RGB image scaled into INPUT_SIZE x INPUT_SIZE, centred on black, as [-1, 1] float32
     HWC; with the scale and the (x, y) padding needed to map results back."""
     height, width = image.shape[:2]

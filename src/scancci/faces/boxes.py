@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,7 +92,7 @@ def unturn_face(face: DetectedFace, rotation: int, shape: tuple[int, ...]) -> De
     return DetectedFace(box, landmarks, face.score, face.landmarks_estimated, rotation)
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def iou_matrix(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Intersection over union of every box in `a` (N x 4) with every box in `b` (M x 4)."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)

@@ -113,6 +113,7 @@ class FaceDetector:
         other = copy(self)
         score = self.min_score if min_score is None else min_score
         size = self.min_face_size if min_face_size is None else min_face_size
+        assert score is not None and size is not None  # set in __post_init__
         other.min_score, other.min_face_size = check_thresholds(score, size)
         other.rotation = self.rotation if rotation is None else check_rotation(rotation)
         return other
@@ -128,7 +129,7 @@ class FaceDetector:
         rotation = self.rotation if rotation is None else check_rotation(rotation)
         arrays = [as_rgb_array(image) for image in images]
         scaled = [downscale(a, self.max_side) for a in arrays]
-        turns = [0 if rotation == AUTO_ROTATION else int(rotation)] * len(arrays)
+        turns = [rotation if isinstance(rotation, int) else 0] * len(arrays)
         found = self._at_turns(scaled, turns)
         if rotation == AUTO_ROTATION:
             self._search_turns(scaled, found, turns)
@@ -329,7 +330,7 @@ def blazeface_runner(device: str | torch.device | None = "cpu"
         return blazeface.OnnxBlazeFace(blazeface.onnx_path(_export_blazeface))
     from scancci.faces.tflite_net import TorchBlazeFace  # PyTorch, only off the CPU
 
-    return TorchBlazeFace(device)
+    return TorchBlazeFace(device or "cpu")
 
 
 def _export_blazeface(path: Path) -> None:
@@ -343,7 +344,8 @@ def _shifted(face: DetectedFace, x0: int, y0: int) -> DetectedFace:
     if not (x0 or y0):
         return face
     x1, y1, x2, y2 = face.box
-    landmarks = None if face.landmarks is None else face.landmarks + np.float32([x0, y0])
+    landmarks = None if face.landmarks is None else \
+        face.landmarks + np.array([x0, y0], np.float32)
     return DetectedFace((x1 + x0, y1 + y0, x2 + x0, y2 + y0), landmarks, face.score,
                         face.landmarks_estimated)
 
@@ -365,7 +367,7 @@ class _HaarBackend:
     """OpenCV's frontal-face Haar cascade: boxes only, landmarks placed from the box."""
 
     def __init__(self, min_face_size: int) -> None:
-        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         self.cascade = cv2.CascadeClassifier(str(path))
         if self.cascade.empty():
             raise ScanCCIError(f"{path}: OpenCV's Haar cascade is missing (OpenCV 5 ships none); "

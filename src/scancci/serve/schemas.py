@@ -101,7 +101,8 @@ def prediction_model(class_names: Sequence[str]) -> type[BaseModel]:
         __config__=ConfigDict(protected_namespaces=()),
         width=(int, Field(description="width of the uploaded image, pixels")),
         height=(int, Field(description="height of the uploaded image, pixels")),
-        faces=(list[face], Field(description="every face found (at most max_faces)")),
+        faces=(list[face],  # type: ignore[valid-type]  # a model made for these classes
+               Field(description="every face found (at most max_faces)")),
         model=(ModelOut, Field(description="the model that answered")),
         settings=(SettingsOut, Field(description="the detector settings used")),
         elapsed_ms=(float, Field(description="time spent on the request, milliseconds")),

@@ -112,7 +112,8 @@ def create_model(name: str, *, pretrained: bool = False, num_classes: int | None
                           backbone_weights=backbone_weights, **options)
     model = build_model(config)
     if backbone_weights is not None:
-        load_backbone_weights(model.trunk, get_entry(name).backbone, backbone_weights)
+        load_backbone_weights(model.get_submodule("trunk"), get_entry(name).backbone,
+                              backbone_weights)
     return model
 
 

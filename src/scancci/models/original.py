@@ -51,7 +51,7 @@ def read_original_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def _options_from_keys(attention: dict[str, torch.Tensor], region: dict[str, torch.Tensor]
-                       ) -> dict[str, str]:
+                       ) -> dict[str, Any]:
     if "local_attention_masks.attention.0.weight" in attention:
         local = "shared"
     elif "local_attention_masks.24.attention.0.weight" in attention:

@@ -155,6 +155,10 @@ class IndependentLocalSCAN(nn.Module):
     nothing, so this is the original's per-region loop, training included.
     """
 
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+    num_batches_tracked: torch.Tensor
+
     def __init__(self, channels: int, regions: int = NUM_REGIONS) -> None:
         super().__init__()
         self.channels, self.regions = channels, regions
@@ -235,6 +239,8 @@ def matmul_to_conv(weight: torch.Tensor) -> torch.Tensor:
 class AttentionBranch(nn.Module):
     """Local (25 regions) and global SCAN on the stride-8 map -> attention logits."""
 
+    fc: nn.Linear
+
     def __init__(self, channels: int, num_classes: int, local_scan: str = "shared",
                  patch_layout: str = "grid") -> None:
         super().__init__()
@@ -261,8 +267,11 @@ class AttentionBranch(nn.Module):
         return logits, maps
 
 
-def _mlp(channels: int, num_classes: int, reduction: int = 4) -> nn.Sequential:
-    hidden = channels // reduction
+REDUCTION = 4  # the CCI MLP's hidden layer: C / 4
+
+
+def _mlp(channels: int, num_classes: int) -> nn.Sequential:
+    hidden = channels // REDUCTION
     return nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
 
 
@@ -274,10 +283,13 @@ class CCIBranch(nn.Module):
     parameter count); `"independent"`: four MLPs (`heads.{0..3}`), as the paper's figure.
     """
 
+    region_net: nn.Sequential
+    heads: nn.ModuleList
+
     def __init__(self, channels: int, num_classes: int, heads: str = "shared") -> None:
         super().__init__()
         self.eca = ECA(channels)  # kernel 5 for 1024 channels, as the original
-        self.heads_mode = heads
+        self.channels, self.heads_mode = channels, heads
         if heads == "shared":
             self.region_net = _mlp(channels, num_classes)
         else:
@@ -295,9 +307,11 @@ class CCIBranch(nn.Module):
 
     def reset_classifier(self, num_classes: int) -> None:
         """New final Linear layer(s) for `num_classes`, keeping ECA and the hidden layer."""
-        mlps = [self.region_net] if self.heads_mode == "shared" else list(self.heads)
+        mlps: list[nn.Module] = [self.region_net] if self.heads_mode == "shared" \
+            else list(self.heads)
         for mlp in mlps:
-            mlp[2] = nn.Linear(mlp[2].in_features, num_classes)
+            assert isinstance(mlp, nn.Sequential)
+            mlp[2] = nn.Linear(self.channels // REDUCTION, num_classes)
 
 
 # ---------------------------------------------------------------------------------------- model
@@ -305,6 +319,9 @@ class CCIBranch(nn.Module):
 
 class ScanCCI(ExpressionModel):
     """SCAN-CCI on a two-tap trunk; `forward(x)` returns a `ScanCCIOutput`."""
+
+    attention: AttentionBranch
+    cci: CCIBranch
 
     def __init__(self, config: ModelConfig, backbone: str) -> None:
         super().__init__(config)

@@ -1,7 +1,8 @@
 """scancci.speed: how the networks of `scancci.models` run fast, as explicit transforms.
 
 Each is applied by the entry point that wants it, never inside the paper's blocks, and each has
-a parity test against the eager model and a row in `benchmarks/bench_model.py`:
+a test (`tests/speed/`) and a benchmark row beside torch.compile and onnxruntime
+(`benchmarks/bench_model.py`; the allocator: `benchmarks/bench_heap.py`):
 
 - `optimize_for_inference(model, precision)`: an eval-only copy, BatchNorm folded,
   channels-last, bf16 where native (inference, evaluation, calibration);

@@ -91,7 +91,8 @@ def optimize_for_inference(model: ExpressionModel, precision: str = "fp32") -> I
     network = copy.deepcopy(model).eval().requires_grad_(False)
     size = int(network.config.input_size)
     fold_batchnorm(network, torch.zeros(1, 3, size, size, device=_device_of(network)))
-    return InferenceModel(channels_last(network), precision).eval()
+    channels_last(network)
+    return InferenceModel(network, precision).eval()
 
 
 def fold_batchnorm(model: nn.Module, example: torch.Tensor) -> int:
@@ -100,9 +101,9 @@ def fold_batchnorm(model: nn.Module, example: torch.Tensor) -> int:
     The pairs are found by running `example` once: a BatchNorm2d whose input is the very tensor
     a Conv2d returned, unchanged since (no in-place op between), each module called once.
     """
-    produced: dict[int, tuple[nn.Conv2d, torch.Tensor, int]] = {}
+    produced: dict[int, tuple[nn.Module, torch.Tensor, int]] = {}
     calls: dict[nn.Module, int] = {}
-    pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d]] = []
+    pairs: list[tuple[nn.Module, nn.Module]] = []
 
     def after_conv(conv: nn.Module, _: object, out: torch.Tensor) -> None:
         calls[conv] = calls.get(conv, 0) + 1
@@ -127,7 +128,8 @@ def fold_batchnorm(model: nn.Module, example: torch.Tensor) -> int:
     names = {m: name for name, m in model.named_modules()}
     folded = 0
     for conv, bn in pairs:
-        if calls[conv] == calls[bn] == 1:
+        if calls[conv] == calls[bn] == 1 and isinstance(conv, nn.Conv2d) \
+                and isinstance(bn, nn.BatchNorm2d):
             _replace(model, names[conv], fuse_conv_bn_eval(conv, bn))
             _replace(model, names[bn], nn.Identity())
             folded += 1

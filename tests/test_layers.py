@@ -20,9 +20,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "scancci"
 # layer never import each other. "scancci" is the package's lazy public API (the top).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "version", "_lazy"),
-    ("imaging", "devices", "cache", "sessions", "heap"),
+    ("imaging", "devices", "cache", "sessions"),
     ("data", "faces"),
     ("models",),
+    ("speed",),
     ("runtime", "doctor"),
     ("export",),
     ("inference", "evaluate"),

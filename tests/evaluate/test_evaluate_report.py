@@ -20,8 +20,7 @@ from scancci.evaluate import (
 from scancci.evaluate.evaluate import inference_model
 from scancci.evaluate.report import read_results
 from scancci.models import create_model
-from scancci.models import fast as fast_module
-from scancci.models.fast import FastScanCCI
+from scancci.speed import InferenceModel, inference, optimize_for_inference
 
 NAMES = ("a", "b", "c")
 
@@ -57,7 +56,7 @@ def test_evaluate_scores_the_whole_dataset_and_flip_tta() -> None:
     assert torch.allclose(tta.logits, mirrored)
 
 
-def test_a_scancci_model_is_scored_by_its_fast_path_with_the_eager_logits() -> None:
+def test_a_scancci_model_is_scored_by_its_optimized_copy_with_the_eager_logits() -> None:
     model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64).eval()
     with torch.no_grad():  # BatchNorm statistics that are not the identity
         for m in model.modules():
@@ -73,13 +72,13 @@ def test_a_scancci_model_is_scored_by_its_fast_path_with_the_eager_logits() -> N
     assert (report.logits - eager).abs().max() <= 1e-4
     assert report.logits.argmax(1).tolist() == eager.argmax(1).tolist()
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
-    assert isinstance(inference_model(model, "cpu"), FastScanCCI)
+    assert isinstance(inference_model(model, "cpu"), InferenceModel)
 
 
 def test_a_copy_made_for_another_precision_is_evaluated_as_it_is(monkeypatch) -> None:
-    monkeypatch.setattr(fast_module, "bf16_native", lambda: True)
+    monkeypatch.setattr(inference, "bf16_native", lambda: True)
     model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64).eval()
-    bf16 = fast_module.optimize_for_inference(model, precision="bf16")
+    bf16 = optimize_for_inference(model, precision="bf16")
     assert inference_model(bf16, "cpu") is bf16
 
 

@@ -1,5 +1,5 @@
 """trainer.compile: compiled where Inductor can build kernels, else one line and eager training;
-scancci.heap on for CPU training."""
+`training_precision` picks bf16 only where it is native."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import importlib
 import logging
 import sys
 
-import pytest
 from torch import nn
 
 fit = importlib.import_module("scancci.train.fit")  # the module (scancci.train.fit is a function)
@@ -40,31 +39,9 @@ def test_on_a_gpu_without_triton(monkeypatch, caplog) -> None:
     assert "Triton is not installed" in caplog.text
 
 
-class _Stop(Exception):
-    pass
-
-
-def _memory_setting_calls(monkeypatch, **trainer: object) -> int:
-    """How often _prepare turned on scancci.heap before building the model."""
-    calls = []
-    monkeypatch.setattr(fit, "reuse_freed_memory", lambda: calls.append(1))
-
-    def stop(config: object) -> None:
-        raise _Stop
-
-    monkeypatch.setattr(fit, "model_for_training", stop)
-    config = fit.TrainConfig()
-    for key, value in trainer.items():
-        setattr(config.trainer, key, value)
-    with pytest.raises(_Stop):
-        fit._prepare(config, fold=None)
-    return len(calls)
-
-
-def test_cpu_training_reuses_freed_memory(monkeypatch) -> None:
-    assert _memory_setting_calls(monkeypatch, accelerator="cpu") == 1
-    assert _memory_setting_calls(monkeypatch, accelerator="gpu") == 0
-    monkeypatch.setattr(fit.torch.cuda, "is_available", lambda: False)
-    assert _memory_setting_calls(monkeypatch, accelerator="auto") == 1
-    monkeypatch.setattr(fit.torch.cuda, "is_available", lambda: True)
-    assert _memory_setting_calls(monkeypatch, accelerator="auto") == 0
+def test_training_precision_auto(monkeypatch) -> None:
+    monkeypatch.setattr(fit, "bf16_native", lambda: False)  # a CPU without bf16
+    assert fit.training_precision("auto", "cpu") == "32-true"
+    assert fit.training_precision("16-mixed", "cpu") == "16-mixed"
+    monkeypatch.setattr(fit, "bf16_native", lambda: True)
+    assert fit.training_precision("auto", "cpu") == "bf16-mixed"

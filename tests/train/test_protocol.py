@@ -15,7 +15,7 @@ from scancci.errors import DatasetError
 from scancci.train import fit, load_recipe
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
-from reference_impl import OriginalModel, randomize  # noqa: E402 - the test transcription
+from original_impl import OriginalModel, randomize  # noqa: E402 - the test transcription
 
 ORIGINAL = ("protocol=original", "original.script=main_rafdb.py")  # the demo posing as RAF-DB
 
@@ -90,7 +90,7 @@ def test_ckplus_reads_the_originals_fold_files(tmp_path) -> None:
 def test_carried_optimizer_state_is_the_parents(tmp_path) -> None:
     """An original .pth's groups (decayed lrs, its weight decay) and momentum buffers land on
     the matching scancci parameters (main_sfew.py:214)."""
-    from scancci.models import load_reference_checkpoint
+    from scancci.models import load_original_checkpoint
     from scancci.train.carry import parent_optimizer
     from scancci.train.module import ScanCCIModule
 
@@ -110,7 +110,7 @@ def test_carried_optimizer_state_is_the_parents(tmp_path) -> None:
                path)
     config = load_recipe("sfew", overrides=["protocol=original", f"model.init_from={path}",
                                             "model.options.local_scan=shared"])
-    model = load_reference_checkpoint(path)
+    model = load_original_checkpoint(path)
     module = ScanCCIModule(model, config, parent_optimizer=parent_optimizer(config, model))
     ours = module.configure_optimizers()["optimizer"]
     assert [g["lr"] for g in ours.param_groups] == pytest.approx(

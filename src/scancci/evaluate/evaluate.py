@@ -18,7 +18,7 @@ from scancci.errors import InvalidInputError
 from scancci.evaluate.metrics import ClassificationMetrics, compute_metrics
 from scancci.models import load_model
 from scancci.models.base import ExpressionModel
-from scancci.models.fast import optimize_for_inference
+from scancci.speed import optimize_for_inference
 
 
 @dataclass
@@ -50,9 +50,9 @@ def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") 
 
 
 def inference_model(model: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
-    """What computes the logits: on the CPU a scancci model's fused fast path (an eval-only
-    copy, logits within 1e-4 of the eager model's; `optimize_for_inference`), else `model`
-    (also a copy that is already fused, in whatever precision it was made for)."""
+    """What computes the logits: on the CPU a scancci model's `optimize_for_inference` copy
+    (eval-only, logits within 1e-4 of the eager model's), else `model` (also a copy already
+    made, in whatever precision it was made for)."""
     fusable = isinstance(model, ExpressionModel) and not model.eval_only
     if fusable and resolve_device(device).type == "cpu":
         return optimize_for_inference(model)

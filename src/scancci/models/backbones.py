@@ -12,6 +12,7 @@ original's `base_state_dict` load key for key.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,11 +78,13 @@ class MobileNetV2Trunk(nn.Module):
         return f8, x  # B x 96 x H/16 x W/16
 
 
-TRUNKS = {"resnet50": lambda: ResNetTrunk(50), "resnet18": lambda: ResNetTrunk(18),
-          "mobilenetv2": MobileNetV2Trunk}
+Trunk = ResNetTrunk | MobileNetV2Trunk
+TRUNKS: dict[str, Callable[[], Trunk]] = {"resnet50": lambda: ResNetTrunk(50),
+                                          "resnet18": lambda: ResNetTrunk(18),
+                                          "mobilenetv2": MobileNetV2Trunk}
 
 
-def create_trunk(name: str) -> nn.Module:
+def create_trunk(name: str) -> Trunk:
     """A randomly initialised trunk by name (resnet50, resnet18, mobilenetv2)."""
     if name not in TRUNKS:
         raise unknown_name("backbone", name, TRUNKS)

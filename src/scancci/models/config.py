@@ -60,7 +60,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        """Inverse of `to_dict`; unknown keys are ignored, missing required ones are an error."""
+        """Inverse of `to_dict`; unknown keys are ignored, missing required ones are an error
+        (configs saved with patch_layout "reference", the old name of "original", still load)."""
         required = ("arch", "num_classes", "class_names")
         missing = [k for k in required if k not in d]
         if missing:
@@ -71,6 +72,8 @@ class ModelConfig:
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
         kwargs["options"] = dict(kwargs.get("options") or {})
+        if kwargs["options"].get("patch_layout") == "reference":  # saved before the rename
+            kwargs["options"]["patch_layout"] = "original"
         config = cls(**kwargs)
         if len(config.class_names) != config.num_classes:
             raise CheckpointError(f"model config has {config.num_classes} classes but "

@@ -11,9 +11,10 @@ import torchvision
 from torch import nn
 
 from scancci.errors import unknown_name
-from scancci.models.backbones import ResNetTrunk
+from scancci.models.backbones import IMAGENET_MEAN, ResNetTrunk
 from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.models.config import ModelConfig
+from scancci.models.registry import register_model
 
 
 class ResNetFeatures(ResNetTrunk):
@@ -66,3 +67,15 @@ class PlainClassifier(ExpressionModel):
         """A new Linear head for `num_classes`."""
         self.head = nn.Linear(self.head.in_features, num_classes).to(self.head.weight)
         self._set_classes(num_classes, class_names)
+
+
+@register_model(backbone="resnet18", mean=IMAGENET_MEAN)
+def plain_resnet18(config: ModelConfig) -> PlainClassifier:
+    """baseline: ResNet-18 + global pool + linear."""
+    return PlainClassifier(config, "resnet18")
+
+
+@register_model(backbone="mobilenetv2", mean=IMAGENET_MEAN)
+def plain_mobilenetv2(config: ModelConfig) -> PlainClassifier:
+    """baseline: MobileNetV2 + global pool + linear."""
+    return PlainClassifier(config, "mobilenetv2")

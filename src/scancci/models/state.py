@@ -1,6 +1,7 @@
-"""Leaf helpers for weights: read a safetensors file and load a state dict strictly.
+"""Leaf helpers for weights: check a model file before reading it, read a safetensors file,
+and load a state dict strictly.
 
-Shared by saving/loading (`models.io`), the original-checkpoint importer (`models.reference`)
+Shared by saving/loading (`models.io`), the original-checkpoint importer (`models.original`)
 and backbone weights (`models.backbones`), so none of them imports another for these.
 """
 
@@ -13,6 +14,40 @@ from safetensors import SafetensorError, safe_open
 
 from scancci.errors import CheckpointError, error_detail
 
+MODEL_FILES = ("a scancci model (a run folder, model.safetensors or model.json), an original "
+               "SCAN-CCI checkpoint (.pth, .pth.tar), an .onnx export, or a pretrained baseline's "
+               "name")
+# what torch.save writes first: a zip archive (PyTorch >= 1.6) or a pickle (protocol 2+)
+TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def regular_file(path: str | Path) -> Path:
+    """`path` if it is an existing regular file; a FIFO, device or socket is refused before
+    anything opens it (reading one can block forever)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist")
+    if not path.is_file():
+        raise CheckpointError(f"{path} is not a regular file (a folder, FIFO, device or socket): "
+                              f"expected {MODEL_FILES}")
+    return path
+
+
+def not_a_model_file(path: str | Path) -> CheckpointError:
+    """The error for a file that holds no model at all (a photo, a text file...)."""
+    return CheckpointError(f"{path} is not a model file: expected {MODEL_FILES}")
+
+
+def check_torch_file(path: str | Path) -> Path:
+    """`path` if it starts as `torch.save` files do; else it is no checkpoint (a photo renamed
+    .pth, a text file), which is said before torch.load tries to unpickle it."""
+    path = regular_file(path)
+    with path.open("rb") as f:
+        head = f.read(4)
+    if not head.startswith(TORCH_MAGIC):
+        raise not_a_model_file(path)
+    return path
+
 
 def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """(tensors, metadata) of a safetensors file; a clear error if it is not one."""
@@ -22,6 +57,7 @@ def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[st
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{path} is not a readable safetensors file (corrupted or "
                               f"truncated?): {error_detail(err)}") from err
+
 
 def load_state_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
     """Load every tensor, refusing missing, unexpected or mis-shaped ones with a clear message."""

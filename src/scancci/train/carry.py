@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from scancci.errors import CheckpointError, InvalidInputError
-from scancci.models.reference import _map_attention, _map_region, read_original_checkpoint
+from scancci.models.original import _map_attention, _map_region, read_original_checkpoint
 from scancci.train.config import TrainConfig
 
 HYPER = ("lr", "momentum", "weight_decay", "dampening", "nesterov")

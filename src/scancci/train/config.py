@@ -102,7 +102,10 @@ class TrainerSettings:
     epochs: int = 60
     precision: str = "auto"  # "auto" (bf16-mixed where bf16 is native), "bf16-mixed", "32-true"...
     compile: bool = False  # torch.compile the model's forward (nn.Module.compile)
-    channels_last: bool = True  # NHWC weights and batches: 1.2-1.5x faster steps on CPU
+    channels_last: bool = True  # NHWC weights and batches (scancci.speed.channels_last)
+    # glibc keeps freed memory for reuse: faster CPU steps, more resident memory until the
+    # process exits (scancci.speed.reuse_freed_memory; docs/model.md)
+    reuse_freed_memory: bool = False
     accumulate_grad_batches: int = 1
     gradient_clip_val: float | None = None
     accelerator: str = "auto"  # "cpu", "gpu", "auto"

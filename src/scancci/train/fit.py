@@ -27,9 +27,8 @@ from scancci.data import class_balanced_weights
 from scancci.errors import CheckpointError, InvalidInputError, error_detail
 from scancci.evaluate.metrics import ClassificationMetrics
 from scancci.evaluate.report import RESULTS_FILE, aggregate_table, metrics_table, read_results
-from scancci.heap import reuse_freed_memory
-from scancci.models.fast import bf16_native
 from scancci.models.io import WEIGHTS_NAME
+from scancci.speed import bf16_native, channels_last, reuse_freed_memory
 from scancci.train.build import model_for_training
 from scancci.train.carry import parent_optimizer
 from scancci.train.config import TrainConfig
@@ -81,9 +80,7 @@ def fit(config: TrainConfig) -> RunResult:
     """Train as `config` says; k-fold recipes train one model per fold under fold_<k>/.
 
     The model and the data are built first, so a bad path, recipe or checkpoint fails before
-    the run folder is touched. Training on the CPU turns on `scancci.heap.reuse_freed_memory`
-    for the process (1.14-1.75x faster steps for 1.18x the peak memory; SCANCCI_REUSE_MEMORY=0
-    keeps glibc's defaults).
+    the run folder is touched.
     """
     first = _prepare(config, fold=0 if config.data.folds else None)
     config = prepare_run_dir(config)
@@ -118,11 +115,12 @@ def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
     """Seeded model, opened data and the parent's optimizer state (protocol original) for one
     run or fold: everything that can fail on the user's input, before the first epoch."""
     seed_everything(config.trainer.seed, workers=True, verbose=False)
-    if not uses_gpu(config.trainer.accelerator):
-        reuse_freed_memory()  # 1.14-1.75x faster CPU steps (scancci.heap)
+    if config.trainer.reuse_freed_memory and not reuse_freed_memory():
+        log.warning("scancci: trainer.reuse_freed_memory is on, but the C library is not glibc: "
+                    "the allocator keeps its defaults")
     model = model_for_training(config)
-    if config.trainer.channels_last:  # batches follow in ScanCCIModule._step
-        model.to(memory_format=torch.channels_last)
+    if config.trainer.channels_last:
+        channels_last(model)
     if config.trainer.compile:
         compile_for_training(model, config.trainer.accelerator)
     mc = model.config

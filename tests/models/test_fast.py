@@ -141,13 +141,13 @@ def test_unknown_precision():
 
 
 def test_training_precision_auto(monkeypatch):
-    fit = importlib.import_module("scancci.train.fit")  # the module (scancci.train.fit is a function)
+    devices = importlib.import_module("scancci.devices")  # the device rules, training's included
 
-    monkeypatch.setattr(fit, "bf16_native", lambda: False)
-    assert fit.training_precision("auto", "cpu") == "32-true"
-    assert fit.training_precision("16-mixed", "cpu") == "16-mixed"
-    monkeypatch.setattr(fit, "bf16_native", lambda: True)
-    assert fit.training_precision("auto", "cpu") == "bf16-mixed"
+    monkeypatch.setattr(devices, "bf16_native", lambda: False)
+    assert devices.training_precision("auto", "cpu") == "32-true"
+    assert devices.training_precision("16-mixed", "cpu") == "16-mixed"
+    monkeypatch.setattr(devices, "bf16_native", lambda: True)
+    assert devices.training_precision("auto", "cpu") == "bf16-mixed"
 
 
 def test_without_fused_kernels_the_folded_trunk_runs(monkeypatch, caplog):

@@ -17,18 +17,19 @@ from safetensors.torch import save_file
 
 from scancci.errors import CheckpointError, error_detail
 from scancci.models.base import ExpressionModel
-from scancci.models.config import ModelConfig
+from scancci.models.config import CONFIG_KEY, ModelConfig
 from scancci.models.reference import load_reference_checkpoint
 from scancci.models.registry import build_model
 from scancci.models.state import load_state_strict, read_safetensors
 
 WEIGHTS_NAME = "model.safetensors"
-CONFIG_KEY = "scancci_config"
+LEGACY_CONFIG_KEY = "scancci_config"  # safetensors files saved before CONFIG_KEY
 FORMAT = "scancci-model"
 
 
 def config_json(config: ModelConfig) -> str:
-    """The config as the JSON text saved next to the weights."""
+    """The config as JSON text: next to the weights, in their metadata, and in exported
+    ONNX and TorchScript files (the one serialisation of a ModelConfig)."""
     return json.dumps({"format": FORMAT, **config.to_dict()}, indent=2)
 
 
@@ -56,8 +57,8 @@ def _read_config(path: Path, metadata: dict[str, str]) -> ModelConfig:
     json_path = path.with_suffix(".json")
     if json_path.is_file():
         text = json_path.read_text()
-    elif CONFIG_KEY in metadata:
-        text = metadata[CONFIG_KEY]
+    elif CONFIG_KEY in metadata or LEGACY_CONFIG_KEY in metadata:
+        text = metadata.get(CONFIG_KEY, metadata.get(LEGACY_CONFIG_KEY))
     if text is None:
         raise CheckpointError(f"{path} has no config: {json_path} is missing and the file carries "
                               "none (was it written by scancci.save_model?)")

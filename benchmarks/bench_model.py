@@ -33,8 +33,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from scancci import scancci_loss
+from scancci.devices import bf16_native
 from scancci.models import load_original_checkpoint
-from scancci.speed import bf16_native, channels_last, optimize_for_inference
+from scancci.speed import channels_last, optimize_for_inference
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -43,8 +43,7 @@ _EXPORTS: dict[str, str] = {
     "TrainConfig": "scancci.train",
     "evaluate_model": "scancci.evaluate",
     "evaluate_models": "scancci.evaluate.session",
-    "calibrate_model": "scancci.evaluate.session",
-    "fit_temperature": "scancci.evaluate",
+    "calibrate": "scancci.evaluate",
     # deployment
     "export_onnx": "scancci.export",
     "export_torchscript": "scancci.export",

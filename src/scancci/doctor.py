@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
+from scancci.devices import bf16_native
 from scancci.models.zoo import PRETRAINED
-from scancci.speed import bf16_native, can_reuse_freed_memory
+from scancci.speed import can_reuse_freed_memory
 from scancci.version import __version__
 
 GROUPS = ("core", "export", "serve", "weights", "dev", "hardware")

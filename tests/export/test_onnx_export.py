@@ -12,6 +12,7 @@ import torch
 from scancci.errors import CheckpointError, InvalidInputError
 from scancci.export import ExportParityError, export_onnx, verify_onnx
 from scancci.export.inputs import preprocess
+from scancci.models.io import config_json
 from scancci.runtime.onnx_backend import OnnxClassifier
 
 
@@ -31,7 +32,7 @@ def test_graph_has_dynamic_batch_recent_opset_and_config(onnx_export, small_mode
     batch_dim = proto.graph.input[0].type.tensor_type.shape.dim[0]
     assert batch_dim.dim_param and not batch_dim.dim_value
     props = {p.key: p.value for p in proto.metadata_props}
-    assert json.loads(props["scancci.config"]) == json.loads(json.dumps(small_model.config.to_dict()))
+    assert json.loads(props["scancci.config"]) == json.loads(config_json(small_model.config))
     assert props["scancci.precision"] == "fp32"
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from scancci import devices
 from scancci.errors import CheckpointError
 from scancci.models import create_model, save_model
 from scancci.speed import fold_batchnorm, inference, optimize_for_inference
@@ -139,10 +140,9 @@ def test_unknown_precision():
         optimize_for_inference(model, precision="int4")
 
 
-def test_bf16_native_reads_the_cpu_flags(monkeypatch, tmp_path):
+def test_bf16_native_reads_the_cpu_flags(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
-    monkeypatch.setattr(inference, "Path", lambda _: cpuinfo)
     cpuinfo.write_text("processor : 0\nflags : fpu avx2 avx512f avx512bw avx512_vnni\n")
-    assert not inference.bf16_native()  # AVX-512 alone: oneDNN emulates bf16
+    assert not devices.bf16_native(cpuinfo)  # AVX-512 alone: oneDNN emulates bf16
     cpuinfo.write_text("processor : 0\nflags : fpu avx2 avx512f avx512_bf16\n")
-    assert inference.bf16_native()
+    assert devices.bf16_native(cpuinfo)

@@ -9,6 +9,8 @@ import sys
 
 from torch import nn
 
+from scancci import devices
+
 fit = importlib.import_module("scancci.train.fit")  # the module (scancci.train.fit is a function)
 
 
@@ -40,8 +42,8 @@ def test_on_a_gpu_without_triton(monkeypatch, caplog) -> None:
 
 
 def test_training_precision_auto(monkeypatch) -> None:
-    monkeypatch.setattr(fit, "bf16_native", lambda: False)  # a CPU without bf16
-    assert fit.training_precision("auto", "cpu") == "32-true"
-    assert fit.training_precision("16-mixed", "cpu") == "16-mixed"
-    monkeypatch.setattr(fit, "bf16_native", lambda: True)
-    assert fit.training_precision("auto", "cpu") == "bf16-mixed"
+    monkeypatch.setattr(devices, "bf16_native", lambda: False)  # a CPU without bf16
+    assert devices.training_precision("auto", "cpu") == "32-true"
+    assert devices.training_precision("16-mixed", "cpu") == "16-mixed"
+    monkeypatch.setattr(devices, "bf16_native", lambda: True)
+    assert devices.training_precision("auto", "cpu") == "bf16-mixed"

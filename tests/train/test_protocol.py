@@ -134,10 +134,16 @@ def test_reports_state_the_protocol_in_their_first_line(tiny_config) -> None:
     assert "protocol: original, as main_rafdb.py" in lines[0] and "TEST" in lines[0]
     assert "Temperature fitted on the TEST split" in "\n".join(lines)
     assert original.results["clean"].split == "test"
-    from scancci.train.final import run_report
+    assert "Test (the split the epoch was selected on" in "\n".join(lines)
+    history = (original.run_dir / "history.csv").read_text().splitlines()[0].split(",")
+    assert "test/acc" in history and not [c for c in history if c.startswith("val/")]
+    assert original.record.monitor == "test/acc"
+    from dataclasses import replace
 
-    honest = run_report(tiny_config(*quick), original)  # the same results, honest settings
-    assert "protocol: honest" in honest.splitlines()[0]
+    from scancci.evaluate.report import run_report
+
+    honest = replace(original.record, provenance=replace(original.provenance, protocol="honest"))
+    assert "protocol: honest" in run_report(honest).splitlines()[0]  # same results, honest
 
 
 def test_carried_optimizer_state_from_a_scancci_run_folder(tiny_config, tmp_path) -> None:

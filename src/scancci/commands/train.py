@@ -13,9 +13,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scancci.train import fit
-    from scancci.train.options import config_from_args
+    from scancci.train.fit import fit_seeds
+    from scancci.train.options import config_from_args, parse_seeds
 
-    result = fit(config_from_args(args))
+    seeds = parse_seeds(args.seeds)
+    config = config_from_args(args)
+    if seeds is not None:
+        results = fit_seeds(config, seeds)
+        if results and results[0].primary:
+            print(f"{len(results)} seeds; mean ± std: {results[0].run_dir.parent / 'report.md'}")
+        return 0
+    result = fit(config)
     if result.primary:
         print(result.summary())
     return 0

@@ -20,6 +20,7 @@ from scancci.errors import InvalidInputError
 from scancci.export.inputs import ImageLike, check_batches
 from scancci.export.verify import ParityReport, compare, enforce, torch_runner
 from scancci.export.wrapper import ExportWrapper, has_attention, output_names, resolve_model
+from scancci.models.io import config_json
 from scancci.runtime.metadata import INPUT, write_onnx_metadata
 from scancci.runtime.onnx_backend import OnnxClassifier
 
@@ -57,7 +58,8 @@ def export_onnx(model: nn.Module | str | Path, path: str | Path, *,
     _export_graph(ExportWrapper(module, with_attention=attention).eval(), path,
                   input_size=int(module.config.input_size), opset=opset, attention=attention)
     proto = onnx.load(str(path))
-    write_onnx_metadata(proto, module.config, precision="fp32", outputs=output_names(attention))
+    write_onnx_metadata(proto, config_json(module.config), precision="fp32",
+                        outputs=output_names(attention))
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
     report = verify_onnx(module, path, images=images, num_random=num_random, tolerance=tolerance)

@@ -20,7 +20,8 @@ from scancci.export.inputs import ImageLike, check_batches
 from scancci.export.onnx import ExportResult
 from scancci.export.verify import RunFn, compare, enforce, torch_runner
 from scancci.export.wrapper import ExportWrapper, has_attention, resolve_model
-from scancci.runtime.metadata import TORCHSCRIPT_CONFIG, config_from_dict, config_json
+from scancci.models.io import config_json
+from scancci.runtime.metadata import TORCHSCRIPT_CONFIG, config_from_dict
 
 
 def export_torchscript(model: nn.Module | str | Path, path: str | Path, *,

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from scancci.devices import is_cpu
 from scancci.errors import InvalidInputError, ScanCCIError, unknown_name
 from scancci.faces import blazeface
 from scancci.faces.boxes import DetectedFace, iou_matrix
 from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 from scancci.imaging import as_rgb_array
-from scancci.sessions import is_cpu
 
 if TYPE_CHECKING:  # type hints only: CPU detection never imports torch
     import torch

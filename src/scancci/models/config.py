@@ -15,6 +15,10 @@ from typing import Any
 from scancci.data.labels import class_names as canonical_class_names
 from scancci.errors import CheckpointError, InvalidInputError
 
+# The key a file's metadata stores a ModelConfig under (safetensors and ONNX alike); files
+# written before it was one spelling carry "scancci_config" (safetensors), still read.
+CONFIG_KEY = "scancci.config"
+
 
 def resolve_class_names(num_classes: int, class_names: Sequence[str] | None) -> tuple[str, ...]:
     """Given names (checked against num_classes), or the canonical 7/8 names, or class_0..."""
@@ -50,6 +54,9 @@ class ModelConfig:
     # models trained on box crops expect, e.g. the pretrained zoo's)
     crop_margin: float | None = None
     pretrained: str | None = None  # the zoo entry the weights came from (scancci.models.zoo)
+    # the training run's facts (scancci.evaluate.record.Provenance.to_dict()); None: saved
+    # outside a training run
+    provenance: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""

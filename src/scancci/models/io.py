@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 
 from scancci.errors import CheckpointError, error_detail
 from scancci.models.base import ExpressionModel
-from scancci.models.config import ModelConfig
+from scancci.models.config import CONFIG_KEY, ModelConfig
 from scancci.models.factory import build_model
 from scancci.models.original import load_original_checkpoint
 from scancci.models.pretrained import load_pretrained
@@ -32,13 +32,14 @@ from scancci.models.state import (
 from scancci.models.zoo import list_pretrained
 
 WEIGHTS_NAME = "model.safetensors"
-CONFIG_KEY = "scancci_config"
+LEGACY_CONFIG_KEY = "scancci_config"  # safetensors files saved before CONFIG_KEY
 FORMAT = "scancci-model"
 ORIGINAL_SUFFIXES = (".pth", ".tar", ".pt")  # torch.save files of the original code (.pth.tar)
 
 
 def config_json(config: ModelConfig) -> str:
-    """The config as the JSON text saved next to the weights."""
+    """The config as JSON text: next to the weights, in their metadata, and in exported
+    ONNX and TorchScript files (the one serialisation of a ModelConfig)."""
     return json.dumps({"format": FORMAT, **config.to_dict()}, indent=2)
 
 
@@ -129,8 +130,9 @@ def _read_config(path: Path, metadata: dict[str, str]) -> ModelConfig:
     json_path = path.with_suffix(".json")
     if json_path.is_file():
         return _parse_config(json_path.read_text(), json_path)
-    if CONFIG_KEY in metadata:
-        return _parse_config(metadata[CONFIG_KEY], path)
+    text = metadata.get(CONFIG_KEY, metadata.get(LEGACY_CONFIG_KEY))
+    if text is not None:
+        return _parse_config(text, path)
     raise CheckpointError(f"{path} has no config: {json_path} is missing and the file carries "
                           "none (was it written by scancci.save_model?)")
 

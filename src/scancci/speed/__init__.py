@@ -16,12 +16,11 @@ from __future__ import annotations
 from scancci.speed.allocator import can_reuse_freed_memory, reuse_freed_memory
 from scancci.speed.inference import (
     InferenceModel,
-    bf16_native,
     fold_batchnorm,
     optimize_for_inference,
     resolve_precision,
 )
 from scancci.speed.layout import channels_last
 
-__all__ = ["InferenceModel", "bf16_native", "can_reuse_freed_memory", "channels_last",
+__all__ = ["InferenceModel", "can_reuse_freed_memory", "channels_last",
            "fold_batchnorm", "optimize_for_inference", "reuse_freed_memory", "resolve_precision"]

@@ -14,30 +14,18 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
-from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from scancci.devices import bf16_native
 from scancci.errors import InvalidInputError, unknown_name
 from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.speed.layout import channels_last
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "bf16")
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bf16
-
-
-def bf16_native() -> bool:
-    """True where the CPU computes bf16 in hardware (AVX512-BF16 or AMX), read from the CPU's
-    flags (Linux); elsewhere False, and bf16 runs as fp32."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
-        return False
-    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.read_text().splitlines()
-                  if line.startswith("flags")), [])
-    return any(flag in flags for flag in BF16_FLAGS)
 
 
 def resolve_precision(precision: str) -> str:

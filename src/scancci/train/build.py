@@ -15,6 +15,7 @@ from torch import nn
 from scancci.data import class_names
 from scancci.errors import CheckpointError, InvalidInputError
 from scancci.models import create_model, load_model
+from scancci.models.registry import MODELS, get_entry
 from scancci.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,17 @@ def target_class_names(config: TrainConfig) -> tuple[str, ...]:
     return names
 
 
+def model_options(config: TrainConfig) -> tuple[dict[str, object], list[str]]:
+    """The recipe's model options this architecture takes, and those it drops: options that
+    only other architectures have (a baseline running a SCAN-CCI recipe as it is drops
+    `local_scan`). An option no architecture has stays, so create_model names the typo."""
+    m = config.model
+    own = get_entry(m.name).options
+    others = {key for entry in MODELS.values() for key in entry.options}
+    dropped = sorted(k for k in m.options if k not in own and k in others)
+    return {k: v for k, v in m.options.items() if k not in dropped}, dropped
+
+
 def model_for_training(config: TrainConfig) -> nn.Module:
     """The model to train, in train mode."""
     m = config.model
@@ -45,9 +57,15 @@ def model_for_training(config: TrainConfig) -> nn.Module:
                 f"recipe {config.name!r} fine-tunes an earlier model (see its YAML): pass "
                 "--init-from PATH (a run folder, model.safetensors or an original .pth), or "
                 "--set model.init_required=false to start from scratch")
+        options, dropped = model_options(config)
+        if dropped:
+            log.warning("scancci: %s has no option %s (%s): dropped; recipe %s runs otherwise "
+                        "as it is", m.name, ", ".join(dropped),
+                        "SCAN-CCI's" if m.name.startswith("plain") else "other models'",
+                        config.name)
         model = create_model(m.name, num_classes=m.num_classes, class_names=list(names),
                              backbone_weights=m.backbone_weights, input_size=m.input_size,
-                             **m.options)
+                             **options)
     if m.linear_probe:
         freeze_for_linear_probe(model, names)
     return model.train()

@@ -84,6 +84,11 @@ class OptimSettings:
     momentum: float = 0.9
     nesterov: bool = False
     lr_decay: float = 0.95  # every lr multiplied by this after each epoch; 1.0 = constant
+    # Several processes (DDP) multiply the images per step: "none" keeps the recipe's lrs (the
+    # default: the paper's recipe as it is), "linear" scales them by global batch /
+    # reference_batch (Goyal et al. 2017), "sqrt" by its square root
+    lr_scaling: str = "none"
+    reference_batch: int = 64  # the global batch the recipe's lrs are stated for
 
 
 @dataclass
@@ -112,6 +117,7 @@ class TrainerSettings:
     devices: Any = "auto"  # int, list or "auto"
     num_nodes: int = 1
     strategy: str = "auto"  # "ddp" for several GPUs or CPU processes (gloo)
+    sync_batchnorm: bool = False  # BatchNorm statistics over every process's batch (DDP)
     seed: int = 0
     deterministic: bool = False
     monitor: str = "val/acc"  # model selection metric (maximised)
@@ -122,6 +128,7 @@ class TrainerSettings:
 
 
 PROTOCOLS = ("honest", "original")
+LR_SCALING = ("none", "linear", "sqrt")
 
 
 @dataclass
@@ -147,6 +154,15 @@ class EvalSettings:
 
 
 @dataclass
+class TrackingSettings:
+    """Where the curves go besides the run folder's CSV and TensorBoard logs."""
+
+    mlflow: bool = False  # Lightning's MLFlowLogger (the `scancci[mlflow]` extra)
+    mlflow_uri: str | None = None  # None: sqlite:///<run folder>/mlflow.db
+    experiment: str | None = None  # None: the recipe's name
+
+
+@dataclass
 class TrainConfig:
     """Everything one training run needs; `to_dict()` is what the run folder stores."""
 
@@ -161,6 +177,7 @@ class TrainConfig:
     protocol: str = "honest"  # "honest" (selection on a validation carve) or "original"
     original: OriginalSettings = field(default_factory=OriginalSettings)
     evaluation: EvalSettings = field(default_factory=EvalSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
     resume: bool = False  # continue the run in run_dir from its last checkpoint
     overwrite: bool = False  # delete what run_dir holds before starting
 
@@ -176,6 +193,20 @@ class TrainConfig:
         """True when the run reproduces the authors' protocol (`protocol: original`)."""
         return self.protocol == "original"
 
+    @property
+    def selection_stage(self) -> str:
+        """The name the selection split's metrics carry: "val", or "test" under the original
+        protocol (it selects on the test split, and its curves say so)."""
+        return "test" if self.original_protocol else "val"
+
+    @property
+    def monitor(self) -> str:
+        """`trainer.monitor` on the split selection really uses (val/acc -> test/acc under the
+        original protocol)."""
+        stage, _, metric = self.trainer.monitor.partition("/")
+        return f"{self.selection_stage}/{metric}" if stage == "val" and metric else \
+            self.trainer.monitor
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a (partial) dict over the defaults; unknown keys raise."""
@@ -186,6 +217,8 @@ class TrainConfig:
         config = _build(cls, data, "")
         if config.protocol not in PROTOCOLS:
             raise unknown_name("protocol", str(config.protocol), PROTOCOLS)
+        if config.optim.lr_scaling not in LR_SCALING:
+            raise unknown_name("optim.lr_scaling", str(config.optim.lr_scaling), LR_SCALING)
         return config
 
     def for_protocol(self, overrides: list[str] | None = None) -> TrainConfig:

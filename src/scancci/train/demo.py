@@ -19,7 +19,8 @@ from scancci.evaluate.evaluate import eval_transform
 from scancci.evaluate.figures import pyplot, save_figure
 from scancci.evaluate.metrics import ClassificationMetrics
 from scancci.models import load_model
-from scancci.train.fit import RunResult, fit
+from scancci.train.final import RunResult
+from scancci.train.fit import fit
 from scancci.train.recipes import load_recipe
 
 # label -> (architecture, overrides). Same data, epochs, augmentation and trunk learning rate;

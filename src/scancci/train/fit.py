@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import os
 import shlex
 import shutil
-import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,68 +21,61 @@ import lightning as L
 import torch
 from lightning.fabric.utilities.seed import seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from scancci.data import class_balanced_weights
-from scancci.errors import CheckpointError, InvalidInputError, error_detail
-from scancci.evaluate.metrics import ClassificationMetrics
-from scancci.evaluate.report import RESULTS_FILE, aggregate_table, metrics_table, read_results
+from scancci.devices import check_accelerator, training_precision, uses_gpu
+from scancci.errors import InvalidInputError, error_detail
+from scancci.evaluate.record import RunRecord, read_run
+from scancci.evaluate.report import run_report, runs_report
 from scancci.models.io import WEIGHTS_NAME
-from scancci.speed import bf16_native, channels_last, reuse_freed_memory
+from scancci.speed import channels_last, reuse_freed_memory
 from scancci.train.build import model_for_training
 from scancci.train.carry import parent_optimizer
+from scancci.train.checkpoints import AtomicCheckpointIO, read_checkpoint
 from scancci.train.config import TrainConfig
-from scancci.train.datamodule import FERDataModule, uses_gpu
-from scancci.train.final import finish_run, protocol_line
+from scancci.train.datamodule import FERDataModule
+from scancci.train.final import REPORT_FILE, RunResult, finish_run
 from scancci.train.module import ScanCCIModule
+from scancci.train.provenance import build_provenance, write_provenance
 from scancci.train.rundir import (
     HISTORY_FILE,
     LAST_CHECKPOINT,
     EpochHistory,
+    RunIOError,
     is_primary_process,
     prepare_run_dir,
     run_dir_of,
 )
+from scancci.train.tracking import check_mlflow, hyperparameters, loggers, remember_mlflow_run
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunResult:
-    """What a finished run left behind (paths) and its one-time test evaluation."""
-
-    run_dir: Path
-    model_path: Path | None = None
-    best_checkpoint: Path | None = None
-    monitor: str = "val/acc"
-    best_score: float | None = None
-    epochs: int = 0
-    results: dict[str, ClassificationMetrics] = field(default_factory=dict)
-    calibration: dict[str, Any] | None = None
-    folds: list[RunResult] = field(default_factory=list)
-    primary: bool = True  # False in the extra DDP processes (they hold no results)
-
-    def summary(self) -> str:
-        """A few printable lines: where things are and the headline numbers."""
-        lines = [f"run folder: {self.run_dir}"]
-        if self.model_path:
-            lines.append(f"model:      {self.model_path}")
-        if self.best_score is not None:
-            lines.append(f"selected on {self.monitor} = {100 * self.best_score:.2f}")
-        if self.folds:
-            lines.append(aggregate_table([f.results for f in self.folds]))
-        elif self.results:
-            lines.append(metrics_table(self.results))
-        return "\n".join(lines)
 
 
 def fit(config: TrainConfig) -> RunResult:
     """Train as `config` says; k-fold recipes train one model per fold under fold_<k>/.
 
     The model and the data are built first, so a bad path, recipe or checkpoint fails before
-    the run folder is touched.
+    the run folder is touched. A failure to write the run folder (a full disk, a folder turned
+    read-only) is one `RunIOError` naming the last good checkpoint, which stays loadable.
     """
+    check_mlflow(config)
     first = _prepare(config, fold=0 if config.data.folds else None)
+    try:
+        return _fit(config, first)
+    except OSError as err:
+        raise RunIOError(
+            f"writing the run folder {run_dir_of(config)} failed ({error_detail(err)}). "
+            f"{_last_good(run_dir_of(config))} Free space or fix the folder's permissions, then "
+            f"continue with `scancci train --resume --output {run_dir_of(config)}`") from err
+
+
+def _last_good(run_dir: Path) -> str:
+    last = run_dir / LAST_CHECKPOINT
+    return (f"The last good checkpoint {last} is kept." if last.is_file()
+            else "No checkpoint was written yet.")
+
+
+def _fit(config: TrainConfig, first: Prepared) -> RunResult:
     config = prepare_run_dir(config)
     run_dir = run_dir_of(config)
     if not config.data.folds:
@@ -90,22 +83,48 @@ def fit(config: TrainConfig) -> RunResult:
     folds = []
     for fold in range(config.data.folds):
         fold_dir = run_dir / f"fold_{fold}"
-        if config.resume and (fold_dir / "eval" / RESULTS_FILE).is_file():
-            folds.append(_finished(config, fold_dir))
+        if config.resume and (fold_dir / "eval" / "results.json").is_file():
+            folds.append(_finished(fold_dir))
             continue
         resume = config.resume and (fold_dir / LAST_CHECKPOINT).is_file()
         fold_config = replace(config, resume=resume)
         prepared = first if fold == 0 else _prepare(fold_config, fold)
-        folds.append(_fit_one(fold_config, fold_dir, prepared))
-    result = RunResult(run_dir, monitor=config.trainer.monitor, folds=folds,
-                       primary=is_primary_process())
-    if result.primary:
-        (run_dir / "report.md").write_text(
-            f"# {config.name}: {config.data.folds}-fold cross-validation "
-            f"({protocol_line(config)})\n\n"
-            f"Mean ± std over folds (test split of each fold, evaluated once):\n\n"
-            f"{aggregate_table([f.results for f in folds])}\n")
-    return result
+        folds.append(_fit_one(fold_config, fold_dir, prepared, fold=fold))
+    primary = is_primary_process()
+    provenance = folds[0].provenance
+    if provenance is not None:
+        provenance = replace(provenance, fold=None)
+    record = RunRecord(str(run_dir), {}, provenance=provenance,
+                       folds=[f.record for f in folds])
+    if primary and provenance is not None:
+        write_provenance(run_dir, provenance)
+        (run_dir / REPORT_FILE).write_text(run_report(record))
+    return RunResult(run_dir, record, folds=folds, primary=primary)
+
+
+def fit_seeds(config: TrainConfig, seeds: list[int]) -> list[RunResult]:
+    """The recipe once per seed, in turn, under RUN/seed_<k>/; RUN/report.md then holds each
+    run and the mean ± std over them (the runs share architecture, recipe, protocol and data,
+    so they form one group)."""
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise InvalidInputError(f"--seeds needs distinct seeds, e.g. 0,1,2; got {seeds}")
+    base = run_dir_of(config)
+    results = []
+    for seed in seeds:
+        one = config.with_overrides([f"trainer.seed={seed}", f"run_dir={base / f'seed_{seed}'}"])
+        resume = config.resume and (base / f"seed_{seed}" / LAST_CHECKPOINT).is_file()
+        finished = config.resume and (base / f"seed_{seed}" / REPORT_FILE).is_file()
+        if finished:
+            print(f"seed {seed}: finished earlier, kept ({base / f'seed_{seed}'})")
+            results.append(RunResult(base / f"seed_{seed}", read_run(base / f"seed_{seed}")))
+            continue
+        print(f"\n== seed {seed} ==", flush=True)
+        results.append(fit(replace(one, resume=resume)))
+    if is_primary_process():
+        text = runs_report([r.record for r in results],
+                           title=f"{config.name} over seeds {', '.join(map(str, seeds))}")
+        (base / REPORT_FILE).write_text(text)
+    return results
 
 
 Prepared = tuple[torch.nn.Module, FERDataModule, Any]
@@ -130,18 +149,8 @@ def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
     return model, datamodule, parent_optimizer(config, model)
 
 
-def _finished(config: TrainConfig, run_dir: Path) -> RunResult:
-    return RunResult(run_dir, model_path=run_dir / WEIGHTS_NAME,
-                     monitor=config.trainer.monitor, results=read_results(run_dir)[0])
-
-
-def training_precision(precision: str, accelerator: str) -> str:
-    """"auto" -> "bf16-mixed" where the GPU (or, without one, the CPU) runs bf16 natively,
-    else "32-true"; any other value as given."""
-    if precision != "auto":
-        return precision
-    native = torch.cuda.is_bf16_supported() if uses_gpu(accelerator) else bf16_native()
-    return "bf16-mixed" if native else "32-true"
+def _finished(run_dir: Path) -> RunResult:
+    return RunResult(run_dir, read_run(run_dir), model_path=run_dir / WEIGHTS_NAME)
 
 
 def compile_for_training(model: torch.nn.Module, accelerator: str) -> bool:
@@ -161,12 +170,10 @@ def compile_for_training(model: torch.nn.Module, accelerator: str) -> bool:
     return True
 
 
-def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoint]
-             ) -> L.Trainer:
+def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoint],
+             logs: list[Any]) -> L.Trainer:
     t = config.trainer
-    if str(t.accelerator) in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise InvalidInputError(f"accelerator {t.accelerator!r}: no CUDA GPU is visible on this "
-                                "machine; use --accelerator cpu (or auto)")
+    check_accelerator(t.accelerator)
     return L.Trainer(
         max_epochs=t.epochs, accelerator=t.accelerator, devices=t.devices,
         num_nodes=t.num_nodes, strategy=t.strategy,
@@ -175,24 +182,29 @@ def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoi
         deterministic=t.deterministic, limit_train_batches=t.limit_train_batches,
         limit_val_batches=t.limit_val_batches, log_every_n_steps=t.log_every_n_steps,
         enable_progress_bar=t.progress, enable_model_summary=False, num_sanity_val_steps=0,
+        sync_batchnorm=t.sync_batchnorm, plugins=[AtomicCheckpointIO()],
         callbacks=[*checkpoints, EpochHistory(run_dir / HISTORY_FILE), _EpochSeed(t.seed)],
-        logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")],
-        default_root_dir=run_dir,
+        logger=logs, default_root_dir=run_dir,
     )
 
 
-def check_checkpoint_file(path: Path) -> None:
-    """Refuse a checkpoint that is not a whole torch.save archive (a run killed while saving)
-    before Lightning tries to unpickle it."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            broken = archive.testzip()
-    except (zipfile.BadZipFile, OSError) as err:
-        raise CheckpointError(f"{path} is truncated or corrupted ({error_detail(err)}); delete it to restart "
-                              "the run, or drop --resume") from err
-    if broken is not None:
-        raise CheckpointError(f"{path} is corrupted (member {broken}); delete it to restart the "
-                              "run, or drop --resume")
+def lr_scale(config: TrainConfig, processes: int) -> float:
+    """The factor `optim.lr_scaling` applies to the recipe's learning rates: none 1, linear
+    global batch / reference_batch, sqrt its square root."""
+    o = config.optim
+    ratio = config.data.batch_size * processes * config.trainer.accumulate_grad_batches \
+        / o.reference_batch
+    return {"none": 1.0, "linear": ratio, "sqrt": math.sqrt(ratio)}[o.lr_scaling]
+
+
+def _batch_line(config: TrainConfig, processes: int, scale: float) -> str:
+    batch, accumulate = config.data.batch_size, config.trainer.accumulate_grad_batches
+    rule = config.optim.lr_scaling
+    text = (f"batch {batch} per process x {processes} process(es) x {accumulate} accumulation = "
+            f"{batch * processes * accumulate} images per step; lr scaling {rule}")
+    if rule == "none":
+        return text + " (the recipe's learning rates as they are)"
+    return text + f": x{scale:.3g} against a global batch of {config.optim.reference_batch}"
 
 
 class _EpochSeed(L.Callback):
@@ -206,43 +218,59 @@ class _EpochSeed(L.Callback):
                         workers=True, verbose=False)
 
 
-def _fit_one(config: TrainConfig, run_dir: Path, prepared: Prepared) -> RunResult:
+def _fit_one(config: TrainConfig, run_dir: Path, prepared: Prepared,
+             fold: int | None = None) -> RunResult:
     t = config.trainer
     model, datamodule, parent = prepared
     datamodule.config = config  # the resumed config may differ in where/how long it runs
     splits = datamodule.prepare()
-    weights = None
-    if config.data.balance == "reweight":
-        weights = class_balanced_weights(splits.class_counts, beta=config.data.reweight_beta)
-    module = ScanCCIModule(model, config, class_weights=weights, parent_optimizer=parent)
-    mode = "min" if "loss" in t.monitor else "max"
-    checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints", filename="best", monitor=t.monitor, mode=mode,
-        save_top_k=1, auto_insert_metric_name=False, enable_version_counter=False)
-    # Lightning's save_last only fires when `best` improves: a second callback saves every epoch
-    latest = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", monitor=None,
-                             save_top_k=1, enable_version_counter=False)
-    trainer = _trainer(config, run_dir, [checkpoint, latest])
     last = run_dir / LAST_CHECKPOINT
     resume_from = last if config.resume and last.is_file() else None
     if resume_from is not None:
-        check_checkpoint_file(resume_from)
+        read_checkpoint(resume_from)  # a truncated or unsafe file: one clear error, first
+    weights = None
+    if config.data.balance == "reweight":
+        weights = class_balanced_weights(splits.class_counts, beta=config.data.reweight_beta)
+    monitor = config.monitor
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", filename="best", monitor=monitor,
+        mode="min" if "loss" in monitor else "max", save_top_k=1,
+        auto_insert_metric_name=False, enable_version_counter=False)
+    # Lightning's save_last only fires when `best` improves: a second callback saves every epoch
+    latest = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", monitor=None,
+                             save_top_k=1, enable_version_counter=False)
+    logs = loggers(config, run_dir)
+    trainer = _trainer(config, run_dir, [checkpoint, latest], logs)
+    scale = lr_scale(config, trainer.world_size)
+    o = config.optim
+    provenance = build_provenance(
+        config, datamodule, precision=training_precision(t.precision, t.accelerator),
+        processes=trainer.world_size, fold=fold,
+        optim={"trunk_lr": o.trunk_lr * scale, "head_lr": o.head_lr * scale,
+               "weight_decay": o.weight_decay, "momentum": o.momentum,
+               "lr_decay": o.lr_decay})
+    module = ScanCCIModule(model, config, class_weights=weights, parent_optimizer=parent,
+                           lr_scale=scale, hparams=hyperparameters(provenance))
+    if trainer.is_global_zero:
+        write_provenance(run_dir, provenance)
+        for line in [_batch_line(config, trainer.world_size, scale), *provenance.warnings()]:
+            log.warning("scancci: %s", line)
     trainer.fit(module, datamodule=datamodule,
                 ckpt_path=str(resume_from) if resume_from else None)
-    result = RunResult(run_dir, monitor=t.monitor, epochs=trainer.current_epoch,
-                       primary=trainer.is_global_zero)
     if not trainer.is_global_zero:
-        return result
+        return RunResult(run_dir, RunRecord(str(run_dir), {}), primary=False)
+    remember_mlflow_run(logs, run_dir)
     best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else last
-    result.best_checkpoint = best
     score = checkpoint.best_model_score
-    result.best_score = float(score) if score is not None else None
     _load_weights(model, best)
-    return finish_run(config, model, datamodule, result)
+    selection = {"monitor": monitor, "best_score": float(score) if score is not None else None,
+                 "epochs": trainer.current_epoch}
+    return finish_run(config, model, datamodule, run_dir=run_dir, provenance=provenance,
+                      selection=selection, best_checkpoint=best)
 
 
 def _load_weights(model: torch.nn.Module, checkpoint: Path) -> None:
     """The selected epoch's network weights from a Lightning checkpoint (weights only)."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    state = read_checkpoint(checkpoint)["state_dict"]
     model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()
                            if k.startswith("model.")})

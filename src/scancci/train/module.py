@@ -43,8 +43,10 @@ def _stage_metrics(num_classes: int, stage: str) -> MetricCollection:
     )
 
 
-def optimizer_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
-    """SGD parameter groups: trunk at trunk_lr, every other group (attention, cci) at head_lr.
+def optimizer_groups(model: nn.Module, config: TrainConfig, lr_scale: float = 1.0
+                     ) -> list[dict[str, Any]]:
+    """SGD parameter groups: trunk at trunk_lr, every other group (attention, cci) at head_lr,
+    both times `lr_scale` (the `optim.lr_scaling` rule for several processes).
 
     Frozen parameters (linear probe) are left out; weight decay applies to every group, as
     in the original.
@@ -54,21 +56,30 @@ def optimizer_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, An
         trainable = [p for p in params if p.requires_grad]
         if trainable:
             lr = config.optim.trunk_lr if name == "trunk" else config.optim.head_lr
-            groups.append({"params": trainable, "lr": lr, "name": name})
+            groups.append({"params": trainable, "lr": lr * lr_scale, "name": name})
     if not groups:
         raise ScanCCIError("the model has no trainable parameters")
     return groups
 
 
 class ScanCCIModule(L.LightningModule):
-    """Training wrapper of a scancci model (SCAN-CCI or a plain baseline)."""
+    """Training wrapper of a scancci model (SCAN-CCI or a plain baseline).
+
+    The selection split's metrics are named after what it is: `val/*`, or `test/*` under the
+    original protocol (which selects on the test split). `hparams` (the run's provenance,
+    flattened) reach every logger.
+    """
 
     def __init__(self, model: nn.Module, config: TrainConfig,
                  class_weights: torch.Tensor | None = None,
-                 parent_optimizer: Any | None = None) -> None:
+                 parent_optimizer: Any | None = None, lr_scale: float = 1.0,
+                 hparams: dict[str, Any] | None = None) -> None:
         super().__init__()
+        if hparams:
+            self.save_hyperparameters(hparams)
         self.model = model
         self.config = config
+        self.lr_scale = lr_scale
         self.parent_optimizer = parent_optimizer  # carry.ParentOptimizer (protocol original)
         self.register_buffer("class_weights", class_weights, persistent=False)
         self.register_buffer("nonfinite_steps", torch.zeros((), dtype=torch.long),
@@ -133,14 +144,14 @@ class ScanCCIModule(L.LightningModule):
         self.model.check_values = True
 
     def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "val")
+        return self._step(batch, self.config.selection_stage)
 
     def test_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "test")
 
     def configure_optimizers(self) -> dict[str, Any]:
         optim = self.config.optim
-        optimizer = torch.optim.SGD(optimizer_groups(self.model, self.config),
+        optimizer = torch.optim.SGD(optimizer_groups(self.model, self.config, self.lr_scale),
                                     momentum=optim.momentum, nesterov=optim.nesterov,
                                     weight_decay=optim.weight_decay)
         if self.parent_optimizer is not None:  # the original's fine-tuning: the parent's lrs,

@@ -1,13 +1,15 @@
 """The run folder: refuse to clobber, resume from it, write its config and epoch history.
 
-Layout: config.yaml, history.csv (one row per epoch), logs/ (Lightning CSV + TensorBoard),
-checkpoints/{last,best}.ckpt, model.safetensors + model.json (the selected model), eval/
-(results.json, confusion matrices, reliability diagram) and report.md.
+Layout: config.yaml, provenance.json (the run's facts), history.csv (one row per epoch),
+logs/ and tensorboard/ (version_0: a resumed run continues them), checkpoints/{last,best}.ckpt
+(written atomically), model.safetensors + model.json (the selected model and its provenance),
+eval/ (results.json, confusion matrices, reliability diagram) and report.md.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -16,8 +18,10 @@ from typing import Any
 import lightning as L
 import yaml
 
-from scancci.errors import InvalidInputError
+from scancci.errors import InvalidInputError, ScanCCIError
 from scancci.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.yaml"
 HISTORY_FILE = "history.csv"
@@ -26,7 +30,11 @@ LAST_CHECKPOINT = "checkpoints/last.ckpt"
 RESUMABLE_CHANGES = ("trainer.epochs", "trainer.progress", "trainer.accelerator",
                      "trainer.devices", "trainer.num_nodes", "trainer.strategy",
                      "data.num_workers", "data.root", "data.roots", "resume", "overwrite",
-                     "run_dir", "evaluation")
+                     "run_dir", "evaluation", "tracking")
+
+
+class RunIOError(ScanCCIError):
+    """The run folder could not be written (a full disk, a folder turned read-only)."""
 
 
 def is_primary_process() -> bool:
@@ -87,6 +95,11 @@ def _resumed_config(config: TrainConfig, run_dir: Path) -> TrainConfig:
         raise InvalidInputError(
             f"--resume: the config differs from the one {run_dir} was started with ({details}). "
             "Resume with the same settings, or start a new run (--output NEW_FOLDER)")
+    kept = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+            and k.startswith(RESUMABLE_CHANGES) and k not in ("resume", "overwrite")]
+    for key in kept:
+        log.warning("scancci: --resume: %s %r overrides the run's %r", key, new.get(key),
+                    old.get(key))
     data = stored.to_dict()
     for key in RESUMABLE_CHANGES:
         section, _, field = key.partition(".")

@@ -61,8 +61,8 @@ def _canonical(code: str, num_classes: int, where: tuple[str, int | None], log: 
 
 def _csv_entries(root: Path, split: str, num_classes: int, log: ProblemLog
                  ) -> list[tuple[Path, int, CropBox]]:
-    list_file = require_file(root / "Manually_Annotated_file_lists" / CSV_FILES[split],
-                             "affectnet", LAYOUT)
+    list_file = log.read(require_file(
+        root / "Manually_Annotated_file_lists" / CSV_FILES[split], "affectnet", LAYOUT))
     images = root / "Manually_Annotated_Images"
     entries: list[tuple[Path, int, CropBox]] = []
     seen: dict[str, int] = {}
@@ -100,7 +100,7 @@ def _csv_entries(root: Path, split: str, num_classes: int, log: ProblemLog
 def _npy_entries(root: Path, split: str, num_classes: int, log: ProblemLog
                  ) -> list[tuple[Path, int, None]]:
     folder = require_dir(root / NPY_FOLDERS[split], "affectnet", LAYOUT)
-    annotations = require_dir(folder / "annotations", "affectnet", LAYOUT)
+    annotations = log.read(require_dir(folder / "annotations", "affectnet", LAYOUT))
     entries: list[tuple[Path, int, None]] = []
     labelled: set[str] = set()
     for npy in sorted(annotations.glob("*_exp.npy")):

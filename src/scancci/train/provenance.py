@@ -22,6 +22,7 @@ _CHUNK = 1 << 20
 
 def file_digest(path: Path) -> dict[str, Any]:
     """Path, size and sha256 of a label file; a folder is named with its path only."""
+    path = path.resolve()
     if not path.is_file():
         return {"path": str(path)}
     digest = hashlib.sha256()

@@ -57,7 +57,8 @@ class _Recorder:
     that error and not the writer's own complaint about a short write."""
 
     def __init__(self, handle: IO[bytes]) -> None:
-        self.handle, self.error = handle, None
+        self.handle = handle
+        self.error: OSError | None = None
 
     def write(self, data: Any) -> int:
         try:

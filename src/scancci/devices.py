@@ -70,6 +70,15 @@ def check_accelerator(accelerator: str) -> None:
                                 "machine; use --accelerator cpu (or auto)")
 
 
+def check_sync_batchnorm(accelerator: str, sync_batchnorm: bool) -> None:
+    """Refuse SyncBatchNorm where it cannot run: PyTorch synchronises BatchNorm over CUDA
+    (and XPU/HPU) processes only, so CPU processes (gloo) would fail at the first step."""
+    if sync_batchnorm and not uses_gpu(accelerator):
+        raise InvalidInputError("--sync-batchnorm (trainer.sync_batchnorm) needs GPUs: "
+                                "PyTorch's SyncBatchNorm does not run on CPU processes; drop it "
+                                "there (each process then keeps its own BatchNorm statistics)")
+
+
 def accelerator_device(accelerator: str) -> str:
     """The device the primary process evaluates on after training: "cuda" or "cpu"."""
     return "cuda" if uses_gpu(accelerator) else "cpu"

@@ -144,6 +144,10 @@ def test_reports_state_the_protocol_in_their_first_line(tiny_config) -> None:
 
     honest = replace(original.record, provenance=replace(original.provenance, protocol="honest"))
     assert "protocol: honest" in run_report(honest).splitlines()[0]  # same results, honest
+    from scancci.evaluate.session import evaluate_models
+
+    evaluated = evaluate_models([original.run_dir], subsets=[], progress=False).markdown()
+    assert "protocol original" in evaluated and "(epoch selected on the TEST split)" in evaluated
 
 
 def test_carried_optimizer_state_from_a_scancci_run_folder(tiny_config, tmp_path) -> None:

@@ -59,9 +59,8 @@ def model_for_training(config: TrainConfig) -> nn.Module:
                 "--set model.init_required=false to start from scratch")
         options, dropped = model_options(config)
         if dropped:
-            log.warning("scancci: %s has no option %s (%s): dropped; recipe %s runs otherwise "
-                        "as it is", m.name, ", ".join(dropped),
-                        "SCAN-CCI's" if m.name.startswith("plain") else "other models'",
+            log.warning("scancci: %s has no option %s (other architectures' only): dropped; "
+                        "recipe %s runs otherwise as it is", m.name, ", ".join(dropped),
                         config.name)
         model = create_model(m.name, num_classes=m.num_classes, class_names=list(names),
                              backbone_weights=m.backbone_weights, input_size=m.input_size,

@@ -15,6 +15,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from torch import nn
+from torch.utils.data import Dataset
+
 from scancci.data import open_dataset, stratified_split
 from scancci.errors import InvalidInputError
 from scancci.evaluate import Calibration, calibrate
@@ -75,12 +78,12 @@ def calibrate_run(model_path: str | Path, *, out: str | Path, root: str | Path |
     return Recalibration(result, fitted_on, target, diagram, notes)
 
 
-def _run_validation(model: object, p: Provenance, root: str | Path | None,
+def _run_validation(model: nn.Module, p: Provenance, root: str | Path | None,
                     dataset: str | None, split: str | None, val_fraction: float | None,
-                    seed: int | None) -> tuple[object, str, list[str]]:
+                    seed: int | None) -> tuple[Dataset, str, list[str]]:
     """The run's own validation items, re-derived; or a held-out split the run never read."""
     config = TrainConfig.from_dict(p.config)
-    notes = []
+    notes: list[str] = []
     for flag, value, recorded in (("--seed", seed, p.seed),
                                   ("--val-fraction", val_fraction, p.val_fraction)):
         if value is not None and value != recorded:
@@ -93,15 +96,15 @@ def _run_validation(model: object, p: Provenance, root: str | Path | None,
     if root is not None:
         config = config.with_overrides([f"data.root={root}"])
         notes.append(f"--data {root} overrode the run's data folders")
-    mc = model.config  # type: ignore[attr-defined]
+    mc = model.config
     datamodule = FERDataModule(config, input_size=mc.input_size, mean=mc.mean, std=mc.std,
                                fold=p.fold, evaluation=False)
     return datamodule.prepare().val, p.validation, notes
 
 
-def _held_out(model: object, p: Provenance, config: TrainConfig, root: str | Path | None,
+def _held_out(model: nn.Module, p: Provenance, config: TrainConfig, root: str | Path | None,
               dataset: str | None, split: str | None, notes: list[str]
-              ) -> tuple[object, str, list[str]]:
+              ) -> tuple[Dataset, str, list[str]]:
     test = p.test
     name = dataset or (test.dataset if test is not None else None)
     if name is None or split is None:
@@ -127,9 +130,9 @@ def _recorded_root(p: Provenance, dataset: str) -> str:
     raise InvalidInputError(f"the run read no {dataset} data: pass --data PATH")
 
 
-def _without_provenance(model: object, model_path: str | Path, root: str | Path | None,
+def _without_provenance(model: nn.Module, model_path: str | Path, root: str | Path | None,
                         dataset: str | None, split: str | None, val_fraction: float | None,
-                        seed: int | None) -> tuple[object, str, list[str]]:
+                        seed: int | None) -> tuple[Dataset, str, list[str]]:
     if root is None or dataset is None:
         raise InvalidInputError(
             f"{model_path} records no training run (no provenance in its model.json): pass "

@@ -33,15 +33,42 @@ def write_atomically(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open_for_writing(tmp) as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with open_for_writing(tmp) as raw:
+            handle = _Recorder(raw)
+            try:
+                write(handle)
+            except Exception as err:  # torch.save reports a failed write as a RuntimeError
+                if handle.error is not None:
+                    raise handle.error from err
+                raise
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _sync_folder(path.parent)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
+        stale.unlink(missing_ok=True)
+
+
+class _Recorder:
+    """A file that remembers the OSError its write raised (a full disk), so the caller sees
+    that error and not the writer's own complaint about a short write."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -64,6 +64,12 @@ def own_classes(config: TrainConfig) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+def table_label(role: str, source: DataSource) -> str:
+    """The name a source's row carries in tables: its own name, "test" for an unnamed test
+    source, else its dataset."""
+    return source.name or ("test" if role == "test" else source.dataset)
+
+
 def _first_problem(dataset: Any) -> str:
     problems = getattr(dataset, "problems", [])
     return f"; first problem: {problems[0]}" if problems else ""

@@ -23,7 +23,7 @@ from scancci.evaluate.report import aggregate_table, metrics_table, run_report
 from scancci.models import save_model
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
-from scancci.train.datamodule import FERDataModule
+from scancci.train.datamodule import FERDataModule, table_label
 
 log = logging.getLogger(__name__)
 REPORT_FILE = "report.md"
@@ -75,7 +75,7 @@ def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
     splits = datamodule.prepare()
     sets: dict[str, Any] = {}
     if splits.test is not None and config.data.test is not None:
-        sets[config.data.test.name or "test"] = splits.test
+        sets[table_label("test", config.data.test)] = splits.test
     return {**sets, **splits.subsets}
 
 

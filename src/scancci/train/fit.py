@@ -23,7 +23,12 @@ from lightning.fabric.utilities.seed import seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from scancci.data import class_balanced_weights
-from scancci.devices import check_accelerator, training_precision, uses_gpu
+from scancci.devices import (
+    check_accelerator,
+    check_sync_batchnorm,
+    training_precision,
+    uses_gpu,
+)
 from scancci.errors import InvalidInputError, error_detail
 from scancci.evaluate.record import RunRecord, read_run
 from scancci.evaluate.report import run_report, runs_report
@@ -58,6 +63,9 @@ def fit(config: TrainConfig) -> RunResult:
     the run folder is touched. A failure to write the run folder (a full disk, a folder turned
     read-only) is one `RunIOError` naming the last good checkpoint, which stays loadable.
     """
+    t = config.trainer
+    check_accelerator(t.accelerator)  # what the machine or the environment lacks: before any
+    check_sync_batchnorm(t.accelerator, t.sync_batchnorm)  # work, and before the folder
     check_mlflow(config)
     first = _prepare(config, fold=0 if config.data.folds else None)
     try:
@@ -173,7 +181,6 @@ def compile_for_training(model: torch.nn.Module, accelerator: str) -> bool:
 def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoint],
              logs: list[Any]) -> L.Trainer:
     t = config.trainer
-    check_accelerator(t.accelerator)
     return L.Trainer(
         max_epochs=t.epochs, accelerator=t.accelerator, devices=t.devices,
         num_nodes=t.num_nodes, strategy=t.strategy,

@@ -14,7 +14,7 @@ from scancci.evaluate.record import PROVENANCE_FILE, DataRecord, Provenance, wri
 from scancci.models.registry import get_entry
 from scancci.train.build import target_class_names
 from scancci.train.config import TrainConfig
-from scancci.train.datamodule import FERDataModule, source_root
+from scancci.train.datamodule import FERDataModule, source_root, table_label
 from scancci.version import __version__
 
 _CHUNK = 1 << 20
@@ -22,6 +22,7 @@ _CHUNK = 1 << 20
 
 def file_digest(path: Path) -> dict[str, Any]:
     """Path, size and sha256 of a label file; a folder is named with its path only."""
+    path = path.resolve()
     if not path.is_file():
         return {"path": str(path)}
     digest = hashlib.sha256()
@@ -45,7 +46,8 @@ def data_records(config: TrainConfig, datamodule: FERDataModule) -> list[DataRec
         base = _base(dataset)
         root = source_root(config, source)
         records.append(DataRecord(
-            role=role, name=source.label, dataset=source.dataset, split=source.split,
+            role=role, name=table_label(role, source), dataset=source.dataset,
+            split=source.split,
             root=str(root.resolve()) if root is not None else None, options=dict(source.options),
             files=[file_digest(Path(f)) for f in getattr(base, "files", [])], items=len(dataset),
             dropped=len(getattr(base, "problems", [])),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.loggers import CSVLogger, Logger, MLFlowLogger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 from scancci.errors import MissingDependencyError
 from scancci.evaluate.record import Provenance
@@ -43,6 +44,22 @@ def hyperparameters(provenance: Provenance) -> dict[str, Any]:
     }
 
 
+class ResumableMLFlowLogger(MLFlowLogger):
+    """MLflow refuses to change a logged parameter: a resumed run logs only the parameters
+    its MLflow run lacks, and a changed value (more epochs) as a tag `resumed.KEY`."""
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any) -> None:
+        params = dict(params)
+        logged = self.experiment.get_run(self.run_id).data.params
+        for key, value in params.items():
+            if key in logged and logged[key] != str(value):
+                self.experiment.set_tag(self.run_id, f"resumed.{key}", str(value))
+        fresh = {k: v for k, v in params.items() if k not in logged}
+        if fresh:
+            super().log_hyperparams(fresh)
+
+
 def mlflow_uri(config: TrainConfig, run_dir: Path) -> str:
     """The tracking URI: the one given, else a SQLite store in the run folder."""
     return config.tracking.mlflow_uri or f"sqlite:///{(run_dir / 'mlflow.db').resolve()}"
@@ -64,7 +81,7 @@ def loggers(config: TrainConfig, run_dir: Path) -> list[Logger]:
         check_mlflow(config)
         stored = run_dir / MLFLOW_RUN_FILE
         run_id = stored.read_text().strip() if config.resume and stored.is_file() else None
-        found.append(MLFlowLogger(experiment_name=config.tracking.experiment or config.name,
+        found.append(ResumableMLFlowLogger(experiment_name=config.tracking.experiment or config.name,
                                   run_name=run_dir.name, tracking_uri=mlflow_uri(config, run_dir),
                                   run_id=run_id, tags={"scancci.run_dir": str(run_dir)}))
     return found

@@ -75,16 +75,16 @@ def test_api_and_cli_share_the_registry_evaluation_split(faces, saved_model, tmp
 
 def test_calibrate_stores_the_temperature_in_a_new_model(faces, saved_model, tmp_path,
                                                          capsys) -> None:
-    from scancci.models import load_model
+    from scancci.models import load_network
 
     out = tmp_path / "calibrated"
     assert main(["calibrate", "--model", str(saved_model), "--data", str(faces["clean"]),
                  "--dataset", "rafdb", "--val-fraction", "0.4", "--output", str(out),
                  "--quiet"]) == 0
     assert "ECE" in capsys.readouterr().out
-    calibrated = load_model(out)
+    calibrated = load_network(out)
     assert calibrated.config.temperature != 1.0
-    assert load_model(saved_model).config.temperature == 1.0  # the original is untouched
+    assert load_network(saved_model).config.temperature == 1.0  # the original is untouched
     assert (out / "reliability.png").is_file()
     assert main(["calibrate", "--model", str(saved_model), "--data", str(faces["clean"]),
                  "--dataset", "rafdb", "--output", str(out), "--quiet"]) == 2  # never overwrites

@@ -13,7 +13,7 @@ from original_impl import (
 
 from scancci.cli import main
 from scancci.errors import CheckpointError
-from scancci.models import load_model, load_original_checkpoint
+from scancci.models import load_network, load_original_checkpoint
 from scancci.models.original import _map_attention
 from scancci.models.regions import extract_regions
 from scancci.models.scancci import AttentionBranch as AttentionBranch_
@@ -41,7 +41,7 @@ def test_shared_checkpoint_same_logits(shared_original, face_batch):
 
 def test_independent_checkpoint_same_logits(independent_original, face_batch):
     original, path = independent_original
-    model = load_model(path)  # load_model delegates .pth files
+    model = load_network(path)  # load_model delegates .pth files
     assert model.config.options["local_scan"] == "independent"
     assert model.config.num_classes == 8 and model.config.class_names[-1] == "contempt"
     _compare(original, model, face_batch)
@@ -90,7 +90,7 @@ def test_convert_command(shared_original, tmp_path, capsys):
     _, path = shared_original
     assert main(["convert", str(path), str(tmp_path / "out" / "model.safetensors")]) == 0
     assert "shared local SCAN" in capsys.readouterr().out
-    model = load_model(tmp_path / "out")
+    model = load_network(tmp_path / "out")
     assert model.config.options["patch_layout"] == "original"
 
 
@@ -122,5 +122,5 @@ def test_pickled_code_in_checkpoint_is_refused(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"epoch": Evil()}, path)
     with pytest.raises(CheckpointError, match="weights_only"):
-        load_model(path)
+        load_network(path)
     assert not marker.exists()

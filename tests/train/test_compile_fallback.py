@@ -11,7 +11,7 @@ from torch import nn
 
 from scancci import devices
 
-fit = importlib.import_module("scancci.train.fit")  # the module (scancci.train.fit is a function)
+fit = importlib.import_module("scancci.train.fitting")
 
 
 def test_without_a_cpp_compiler_training_runs_eager(monkeypatch, caplog) -> None:

@@ -175,7 +175,7 @@ def test_sync_batchnorm_on_cpu_processes_is_refused_before_the_folder(tiny_confi
 
 
 def test_lr_scaling_rules(tiny_config) -> None:
-    from scancci.train.fit import lr_scale
+    from scancci.train.fitting import lr_scale
 
     config = tiny_config("optim.reference_batch=56")  # batch 14 per process
     assert lr_scale(config, 4) == 1.0  # "none": the recipe's lrs as they are

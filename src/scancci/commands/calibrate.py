@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scancci.commands.arguments import model_source
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="saved model or run folder")
+    parser.add_argument("--model", type=model_source, required=True, help="saved model or run folder")
     parser.add_argument("--output", "-o", required=True, type=Path,
                         help="folder for the calibrated model and the reliability diagram")
     parser.add_argument("--data", type=Path, help="dataset folder (default: the one the model's "

@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scancci.commands.arguments import model_source
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", action="append", required=True,
+    parser.add_argument("--model", type=model_source, action="append", required=True,
                         help="saved model or run folder; repeat for mean +- std over runs")
     parser.add_argument("--data", type=Path, help="dataset folder (default: the folder the "
                         "model's run was tested on, from its provenance)")

@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scancci.train import fit
-    from scancci.train.fit import fit_seeds
+    from scancci.train.fitting import fit_seeds
     from scancci.train.options import config_from_args, parse_seeds
 
     seeds = parse_seeds(args.seeds)

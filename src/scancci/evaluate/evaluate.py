@@ -16,7 +16,7 @@ from scancci.data import build_transforms
 from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError
 from scancci.evaluate.metrics import ClassificationMetrics, compute_metrics
-from scancci.models import load_model
+from scancci.models import load_network
 from scancci.models.base import ExpressionModel
 from scancci.speed import optimize_for_inference
 
@@ -45,7 +45,7 @@ def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") 
     """A model object in eval mode: a module as given, or anything `load_model` accepts."""
     device = resolve_device(device)
     if isinstance(model, (str, Path)):
-        model = load_model(model, map_location=device)
+        model = load_network(model, map_location=device)
     return model.to(device).eval()
 
 

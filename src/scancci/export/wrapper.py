@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scancci.models import load_model
+from scancci.models import load_network
 from scancci.models.scancci import ScanCCI
 from scancci.runtime.metadata import ATTENTION, LOGITS
 
@@ -45,4 +45,4 @@ def resolve_model(model: nn.Module | str | object) -> nn.Module:
     """A scancci model in eval mode: the module itself, or loaded from anything `load_model` reads."""
     if isinstance(model, nn.Module):
         return model.eval()
-    return load_model(model).eval()
+    return load_network(model).eval()

@@ -14,29 +14,26 @@ Names are imported on first use: reading a model config or the pretrained zoo's 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scancci._lazy import lazy_exports
 
-_EXPORTS = {
-    "ExpressionModel": "scancci.models.base",
-    "ScanCCIOutput": "scancci.models.base",
-    "ModelConfig": "scancci.models.config",
-    "load_network": "scancci.models.io",
-    "load_model": "scancci.models.io",  # = load_network, for callers that need an nn.Module
-    "save_model": "scancci.models.io",
-    "scancci_loss": "scancci.models.loss",
-    "PlainClassifier": "scancci.models.plain",
-    "load_pretrained": "scancci.models.pretrained",
-    "load_original_checkpoint": "scancci.models.original",
-    "MODELS": "scancci.models.factory",
-    "create_model": "scancci.models.factory",
-    "list_models": "scancci.models.factory",
-    "ScanCCI": "scancci.models.scancci",
-    "load_vggface2_pickle": "scancci.models.vggface2",
-    "PRETRAINED": "scancci.models.zoo",
-    "list_pretrained": "scancci.models.zoo",
-}
+if TYPE_CHECKING:  # the public names, as type checkers see them; imported on first use
+    from scancci.models.base import ExpressionModel as ExpressionModel
+    from scancci.models.base import ScanCCIOutput as ScanCCIOutput
+    from scancci.models.config import ModelConfig as ModelConfig
+    from scancci.models.factory import MODELS as MODELS
+    from scancci.models.factory import create_model as create_model
+    from scancci.models.factory import list_models as list_models
+    from scancci.models.io import load_network as load_network
+    from scancci.models.io import save_model as save_model
+    from scancci.models.loss import scancci_loss as scancci_loss
+    from scancci.models.original import load_original_checkpoint as load_original_checkpoint
+    from scancci.models.plain import PlainClassifier as PlainClassifier
+    from scancci.models.pretrained import load_pretrained as load_pretrained
+    from scancci.models.scancci import ScanCCI as ScanCCI
+    from scancci.models.vggface2 import load_vggface2_pickle as load_vggface2_pickle
+    from scancci.models.zoo import PRETRAINED as PRETRAINED
+    from scancci.models.zoo import list_pretrained as list_pretrained
 
-__all__ = sorted(_EXPORTS)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+__getattr__, __dir__, __all__ = lazy_exports(globals())

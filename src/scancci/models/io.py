@@ -20,21 +20,14 @@ from scancci.errors import CheckpointError, error_detail
 from scancci.models.base import ExpressionModel
 from scancci.models.config import CONFIG_KEY, ModelConfig
 from scancci.models.factory import build_model
+from scancci.models.formats import MODEL_FILES, model_format, not_a_model_file, regular_file
 from scancci.models.original import load_original_checkpoint
 from scancci.models.pretrained import load_pretrained
-from scancci.models.state import (
-    MODEL_FILES,
-    load_state_strict,
-    not_a_model_file,
-    read_safetensors,
-    regular_file,
-)
-from scancci.models.zoo import list_pretrained
+from scancci.models.state import load_state_strict, read_safetensors
 
 WEIGHTS_NAME = "model.safetensors"
 LEGACY_CONFIG_KEY = "scancci_config"  # safetensors files saved before CONFIG_KEY
 FORMAT = "scancci-model"
-ORIGINAL_SUFFIXES = (".pth", ".tar", ".pt")  # torch.save files of the original code (.pth.tar)
 
 
 def config_json(config: ModelConfig) -> str:
@@ -60,30 +53,6 @@ def save_model(model: ExpressionModel, path: str | Path) -> Path:
     return path
 
 
-def model_format(source: str | Path) -> str:
-    """What a model source is: "pretrained" (a baseline's name), "safetensors" (a scancci run
-    folder, .safetensors or .json), "original" (an original SCAN-CCI checkpoint) or "onnx".
-
-    Anything else is an error that says what was expected; a FIFO or device is refused before
-    it is opened."""
-    if isinstance(source, str) and source in list_pretrained() and not Path(source).exists():
-        return "pretrained"
-    path = Path(source)
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist; expected {MODEL_FILES} "
-                              f"({', '.join(list_pretrained())})")
-    if path.is_dir():
-        return "safetensors"
-    suffix = regular_file(path).suffix.lower()
-    if suffix in (".safetensors", ".json"):
-        return "safetensors"
-    if suffix == ".onnx":
-        return "onnx"
-    if suffix in ORIGINAL_SUFFIXES:
-        return "original"
-    raise not_a_model_file(path)
-
-
 def load_network(source: str | Path, map_location: str | torch.device = "cpu"
                  ) -> ExpressionModel:
     """The PyTorch network of a run folder, .safetensors/.json, original checkpoint
@@ -105,10 +74,6 @@ def load_network(source: str | Path, map_location: str | torch.device = "cpu"
         load_state_strict(model, state, f"{weights} ({config.arch})")
     return model.to(map_location).eval()
 
-
-# The name that callers needing an nn.Module import from scancci.models; `scancci.load_model`
-# (scancci.runtime.loading) is the public loader and also returns .onnx exports' classifiers.
-load_model = load_network
 
 
 def resolve_weights_path(path: str | Path) -> Path:

@@ -13,29 +13,10 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from scancci.errors import CheckpointError, error_detail
+from scancci.models.formats import not_a_model_file, regular_file
 
-MODEL_FILES = ("a scancci model (a run folder, model.safetensors or model.json), an original "
-               "SCAN-CCI checkpoint (.pth, .pth.tar), an .onnx export, or a pretrained baseline's "
-               "name")
 # what torch.save writes first: a zip archive (PyTorch >= 1.6) or a pickle (protocol 2+)
 TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
-
-
-def regular_file(path: str | Path) -> Path:
-    """`path` if it is an existing regular file; a FIFO, device or socket is refused before
-    anything opens it (reading one can block forever)."""
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist")
-    if not path.is_file():
-        raise CheckpointError(f"{path} is not a regular file (a folder, FIFO, device or socket): "
-                              f"expected {MODEL_FILES}")
-    return path
-
-
-def not_a_model_file(path: str | Path) -> CheckpointError:
-    """The error for a file that holds no model at all (a photo, a text file...)."""
-    return CheckpointError(f"{path} is not a model file: expected {MODEL_FILES}")
 
 
 def check_torch_file(path: str | Path) -> Path:

@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from scancci.models.base import ExpressionModel
-from scancci.models.io import load_network, model_format
+from scancci.models.formats import model_format
+from scancci.models.io import load_network
 from scancci.runtime.onnx_backend import OnnxClassifier
 
 

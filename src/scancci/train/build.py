@@ -14,7 +14,7 @@ from torch import nn
 
 from scancci.data import class_names
 from scancci.errors import CheckpointError, InvalidInputError
-from scancci.models import create_model, load_model
+from scancci.models import create_model, load_network
 from scancci.models.registry import MODELS, get_entry
 from scancci.train.config import TrainConfig
 
@@ -72,7 +72,7 @@ def model_for_training(config: TrainConfig) -> nn.Module:
 
 def _from_checkpoint(config: TrainConfig, names: tuple[str, ...]) -> nn.Module:
     m = config.model
-    model = load_model(m.init_from, map_location="cpu")
+    model = load_network(m.init_from, map_location="cpu")
     if model.config.arch != m.name:
         log.warning("fine-tuning a %s checkpoint; the recipe names %s: keeping the checkpoint's "
                     "architecture", model.config.arch, m.name)

@@ -13,11 +13,14 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from scancci.errors import InvalidInputError, unknown_name
+
+CONFIG_FILE = "config.yaml"  # the resolved config a run folder keeps (resume reads it)
 
 
 @dataclass
@@ -329,3 +332,16 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         raise InvalidInputError(
             f"config key {path!r} must be {hint.__name__}, got {value!r}")
     return value
+
+
+@dataclass
+class DemoSettings:
+    """`scancci demo`: sizes chosen so the whole demo fits in about 10 minutes on 2 CPU cores."""
+
+    out: Path = Path("demo-output")
+    train_per_class: int = 200
+    test_per_class: int = 60
+    epochs: int = 8
+    input_size: int = 112
+    seed: int = 0
+    progress: bool = True

@@ -18,9 +18,10 @@ from scancci.data import generate_demo_dataset, open_dataset
 from scancci.evaluate.evaluate import eval_transform
 from scancci.evaluate.figures import pyplot, save_figure
 from scancci.evaluate.metrics import ClassificationMetrics
-from scancci.models import load_model
+from scancci.models import load_network
+from scancci.train.config import DemoSettings
 from scancci.train.final import RunResult
-from scancci.train.fit import fit
+from scancci.train.fitting import fit
 from scancci.train.recipes import load_recipe
 
 # label -> (architecture, overrides). Same data, epochs, augmentation and trunk learning rate;
@@ -30,18 +31,6 @@ MODELS = {"SCAN-CCI (MobileNetV2)": ("scancci_mobilenetv2", []),
           "plain MobileNetV2 (baseline)": ("plain_mobilenetv2", ["optim.head_lr=0.01"])}
 SETS = ("clean", "occluded", "masked")
 
-
-@dataclass
-class DemoSettings:
-    """Sizes chosen so the whole demo fits in about 10 minutes on 2 CPU cores."""
-
-    out: Path = Path("demo-output")
-    train_per_class: int = 200
-    test_per_class: int = 60
-    epochs: int = 8
-    input_size: int = 112
-    seed: int = 0
-    progress: bool = True
 
 
 @dataclass
@@ -131,7 +120,7 @@ def plot_attention_overlays(model_path: Path | None, paths: dict[str, Path], out
                             per_set: int = 4) -> Path:
     """A grid: rows = clean / occluded / masked, the same faces, attention heat map on top."""
     plt = pyplot()
-    model = load_model(model_path)
+    model = load_network(model_path)
     transform = eval_transform(model)
     fig, axes = plt.subplots(len(SETS), per_set, figsize=(2.2 * per_set, 2.3 * len(SETS)),
                              squeeze=False)

@@ -10,9 +10,8 @@ import argparse
 from pathlib import Path
 
 from scancci.errors import InvalidInputError
-from scancci.train.config import TrainConfig
+from scancci.train.config import CONFIG_FILE, TrainConfig
 from scancci.train.recipes import load_recipe
-from scancci.train.rundir import CONFIG_FILE
 
 # flag dest -> config key
 FLAG_KEYS = {

@@ -20,7 +20,7 @@ from scancci.evaluate.report import reproduce_report
 from scancci.train.build import model_options
 from scancci.train.config import TrainConfig
 from scancci.train.final import RunResult
-from scancci.train.fit import fit
+from scancci.train.fitting import fit
 from scancci.train.recipes import list_recipes, load_recipe
 
 DATASET_TITLES = {"rafdb": "RAF-DB", "affectnet": "AffectNet", "ferplus": "FERPlus",

@@ -19,11 +19,10 @@ import lightning as L
 import yaml
 
 from scancci.errors import InvalidInputError, ScanCCIError
-from scancci.train.config import TrainConfig
+from scancci.train.config import CONFIG_FILE, TrainConfig
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.yaml"
 HISTORY_FILE = "history.csv"
 LAST_CHECKPOINT = "checkpoints/last.ckpt"
 # Settings a resumed run may change: where and how it runs, not what it computes.

@@ -16,6 +16,7 @@ from scancci.models.io import config_json
 from scancci.runtime.onnx_backend import OnnxClassifier
 
 
+@pytest.mark.slow  # ONNX export
 def test_export_passes_parity_on_real_and_random_inputs(onnx_export, capsys) -> None:
     report = onnx_export.report
     assert report.passed
@@ -55,6 +56,7 @@ def test_wrong_batch_shape_is_a_clear_error(onnx_export) -> None:
         OnnxClassifier(onnx_export.path).logits(np.zeros((1, 3, 64, 64), np.float32))
 
 
+@pytest.mark.slow  # ONNX export
 def test_export_that_does_not_match_pytorch_is_deleted(small_model, tmp_path) -> None:
     from scancci.models import create_model
 

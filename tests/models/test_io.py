@@ -58,6 +58,7 @@ def test_a_pretrained_baseline_loads_by_name():
         assert torch.equal(model(x).logits, create_model("pyemotion_cnn", pretrained=True)(x).logits)
 
 
+@pytest.mark.slow  # ONNX export
 def test_an_onnx_export_loads_as_its_classifier(tmp_path):
     from scancci.export import export_onnx
 

@@ -39,6 +39,7 @@ def test_shared_checkpoint_same_logits(shared_original, face_batch):
     _compare(original, model, face_batch)
 
 
+@pytest.mark.slow  # 70M-parameter model
 def test_independent_checkpoint_same_logits(independent_original, face_batch):
     original, path = independent_original
     model = load_network(path)  # load_model delegates .pth files

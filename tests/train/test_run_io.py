@@ -55,6 +55,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return read_checkpoint(path)["state_dict"]
 
 
+@pytest.mark.slow  # two training runs
 def test_a_full_disk_is_one_line_and_the_run_resumes_bit_exactly(
         tiny_config, tiny_cli, tmp_path, monkeypatch, capsys) -> None:
     whole = fit(tiny_config(*QUICK, run="whole"))  # the uninterrupted 2-epoch run

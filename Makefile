@@ -12,7 +12,7 @@ test: venv
 
 # The quick subset for development (no child processes, DDP, exports, browser or demo).
 test-quick: venv
-	.venv/bin/python -m pytest -m "not slow and not browser"
+	bash scripts/run-tests.sh -m "not slow and not browser"
 
 lint: venv
 	.venv/bin/ruff check .

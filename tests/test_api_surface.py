@@ -28,7 +28,8 @@ from io import StringIO
 from scancci.cli import COMMANDS, main
 for argv in [[name, "--help"] for name in COMMANDS] + [["export", "--model", "nope.pth",
              "--output", "x.onnx"], ["evaluate", "--model", "/nonexistent"],
-             ["train", "--no-such-flag"]]:
+             ["train", "--no-such-flag"], ["train", "--recipe", "nope"],
+             ["reproduce", "nope", "--data", "x"]]:
     with redirect_stdout(StringIO()), redirect_stderr(StringIO()):
         try:
             main(argv)

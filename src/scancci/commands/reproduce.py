@@ -21,10 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scancci.train.options import config_from_args
+
+    config = config_from_args(args, recipe=args.recipe)  # mistakes stop here, before PyTorch
     from scancci.train.reproduce import reproduce
 
-    result, report = reproduce(config_from_args(args, recipe=args.recipe),
-                               paper_results=args.paper_results)
+    result, report = reproduce(config, paper_results=args.paper_results)
     if result.primary:
         print(result.summary())
         print(f"report: {report}")

@@ -12,12 +12,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scancci.train import fit
-    from scancci.train.fitting import fit_seeds
     from scancci.train.options import config_from_args, parse_seeds
 
     seeds = parse_seeds(args.seeds)
-    config = config_from_args(args)
+    config = config_from_args(args)  # a wrong recipe, flag or value stops here, before PyTorch
+    from scancci.train.fitting import fit, fit_seeds
+
     if seeds is not None:
         results = fit_seeds(config, seeds)
         if results and results[0].primary:

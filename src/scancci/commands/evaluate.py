@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from scancci.evaluate.session import evaluate_models
 
-    subsets = {"auto": None, "none": []}.get(args.subsets)
+    subsets: list[str] | None = {"auto": None, "none": []}.get(args.subsets)
     if subsets is None and args.subsets != "auto":
         subsets = [s.strip() for s in args.subsets.split(",") if s.strip()]
     session = evaluate_models(args.model, args.dataset, args.data, split=args.split,

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
@@ -22,6 +21,7 @@ from scancci.errors import InvalidInputError
 from scancci.evaluate.evaluate import as_model, eval_loader, inference_model, predict_logits
 from scancci.evaluate.figures import pyplot, save_figure
 from scancci.evaluate.metrics import ECE_BINS, expected_calibration_error
+from scancci.models.base import ExpressionModel
 
 T_RANGE = (0.05, 20.0)  # temperatures outside this range mean the model is not usable
 
@@ -97,7 +97,7 @@ def _fit(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> fl
 
 
 def calibrate(
-    model: nn.Module,
+    model: ExpressionModel,
     validation: DataLoader | Dataset,
     *,
     device: str | torch.device = "cpu",

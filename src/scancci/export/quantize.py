@@ -10,7 +10,7 @@ the largest probability difference are printed, and the file is refused above to
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def int8_path(fp32_path: str | Path) -> Path:
 
 
 def quantize_onnx(fp32_path: str | Path, path: str | Path | None = None, *,
-                  images: ImageLike | list[ImageLike] | None = None, method: str = "auto",
+                  images: ImageLike | Sequence[ImageLike] | None = None, method: str = "auto",
                   num_random: int = 4, tolerance: float = INT8_TOLERANCE) -> ExportResult:
     """Write an int8 copy of the fp32 ONNX export at `path` (default `int8_path(fp32_path)`),
     metadata kept, verified."""

@@ -15,6 +15,8 @@ Departures, none of which change its outputs:
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -60,7 +62,7 @@ class PyEmotionCNN(ExpressionModel):
     def reset_classifier(self, num_classes: int, class_names: list[str] | tuple[str, ...] | None = None
                          ) -> None:
         """A new last Linear for `num_classes`."""
-        last = self.linear[2]
+        last = cast(nn.Linear, self.linear[2])  # cast: nn.Sequential's items are typed Module
         self.linear[2] = nn.Linear(last.in_features, num_classes).to(last.weight)
         self._set_classes(num_classes, class_names)
 

@@ -147,7 +147,7 @@ class _PermuteRows(torch.autograd.Function):
         return rows.index_select(0, order)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+    def backward(ctx: torch.autograd.function.BackwardCFunction, grad: torch.Tensor
                  ) -> tuple[torch.Tensor, None]:
         (order,) = ctx.saved_tensors
         return grad.index_select(0, _inverse(order)), None

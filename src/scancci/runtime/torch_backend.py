@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from scancci.errors import InvalidInputError
+from scancci.models.base import ExpressionModel
 from scancci.models.io import load_network
 from scancci.speed import channels_last as to_channels_last
 from scancci.speed import optimize_for_inference
@@ -21,7 +22,7 @@ from scancci.speed import optimize_for_inference
 class TorchClassifier:
     """A scancci model run by PyTorch: fp32, or bf16 autocast; channels-last memory layout."""
 
-    def __init__(self, model: torch.nn.Module, *, precision: str = "fp32",
+    def __init__(self, model: ExpressionModel, *, precision: str = "fp32",
                  device: str | torch.device = "cpu", channels_last: bool = False) -> None:
         if precision not in ("fp32", "bf16"):
             raise InvalidInputError(
@@ -70,7 +71,7 @@ def torch_classifier(model: Any, *, precision: str = "fp32", device: str | torch
             precision = loaded.precision  # fp32 where this CPU has no native bf16
             return TorchClassifier(loaded, precision=precision, device=device)
         return TorchClassifier(loaded, precision=precision, device=device, channels_last=True)
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+    if not isinstance(model, ExpressionModel):
         raise InvalidInputError(
             f"expected a saved model path, a scancci model or a classifier, got "
             f"{type(model).__name__}")

@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from torch import nn
 from torch.utils.data import Dataset
 
 from scancci.data import open_dataset, stratified_split
@@ -25,6 +24,7 @@ from scancci.evaluate.evaluate import as_model, eval_transform
 from scancci.evaluate.record import Provenance, provenance_of
 from scancci.evaluate.session import reader_classes
 from scancci.models import save_model
+from scancci.models.base import ExpressionModel
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule
@@ -78,7 +78,7 @@ def calibrate_run(model_path: str | Path, *, out: str | Path, root: str | Path |
     return Recalibration(result, fitted_on, target, diagram, notes)
 
 
-def _run_validation(model: nn.Module, p: Provenance, root: str | Path | None,
+def _run_validation(model: ExpressionModel, p: Provenance, root: str | Path | None,
                     dataset: str | None, split: str | None, val_fraction: float | None,
                     seed: int | None) -> tuple[Dataset, str, list[str]]:
     """The run's own validation items, re-derived; or a held-out split the run never read."""
@@ -102,7 +102,7 @@ def _run_validation(model: nn.Module, p: Provenance, root: str | Path | None,
     return datamodule.prepare().val, p.validation, notes
 
 
-def _held_out(model: nn.Module, p: Provenance, config: TrainConfig, root: str | Path | None,
+def _held_out(model: ExpressionModel, p: Provenance, config: TrainConfig, root: str | Path | None,
               dataset: str | None, split: str | None, notes: list[str]
               ) -> tuple[Dataset, str, list[str]]:
     test = p.test
@@ -130,7 +130,7 @@ def _recorded_root(p: Provenance, dataset: str) -> str:
     raise InvalidInputError(f"the run read no {dataset} data: pass --data PATH")
 
 
-def _without_provenance(model: nn.Module, model_path: str | Path, root: str | Path | None,
+def _without_provenance(model: ExpressionModel, model_path: str | Path, root: str | Path | None,
                         dataset: str | None, split: str | None, val_fraction: float | None,
                         seed: int | None) -> tuple[Dataset, str, list[str]]:
     if root is None or dataset is None:

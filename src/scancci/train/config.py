@@ -315,7 +315,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return _convert(inner[0], value, path) if len(inner) == 1 else value
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # a class, not an instance
         return value if isinstance(value, hint) else _build(hint, value, path)
     if origin is list:
         if not isinstance(value, list):

@@ -19,7 +19,7 @@ import lightning as L
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
-from scancci.data import build_transforms, class_names, open_dataset, stratified_split
+from scancci.data import FERDataset, build_transforms, class_names, open_dataset, stratified_split
 from scancci.devices import uses_gpu
 from scancci.errors import DatasetError
 from scancci.train.config import DataSource, TrainConfig
@@ -87,7 +87,7 @@ def source_root(config: TrainConfig, source: DataSource) -> Path | None:
 
 
 def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = None,
-                transform: Callable[..., Any] | None = None):
+                transform: Callable[..., Any] | None = None) -> FERDataset:
     """Open one source with the model's number of classes; missing roots -> DatasetError."""
     root = source_root(config, source)
     key = source.root or source.dataset.split("_")[0]
@@ -117,11 +117,11 @@ def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = N
 class Splits:
     """The data splits, the robustness subsets (by table label) and the training class counts."""
 
-    train: Dataset
-    val: Dataset
-    test: Dataset | None
+    train: TransformedSubset
+    val: TransformedSubset | FERDataset
+    test: FERDataset | None
     class_counts: list[int]
-    subsets: dict[str, Dataset]
+    subsets: dict[str, FERDataset]
 
 
 class FERDataModule(L.LightningDataModule):
@@ -220,7 +220,7 @@ class FERDataModule(L.LightningDataModule):
                                 minlength=config.model.num_classes).tolist()
         return Splits(train, val, test, counts, subsets)
 
-    def _loader(self, dataset: Dataset, *, train: bool) -> DataLoader:
+    def _loader(self, dataset: TransformedSubset | FERDataset, *, train: bool) -> DataLoader:
         data = self.config.data
         batch = data.batch_size if train else (data.eval_batch_size or data.batch_size)
         sampler = None

@@ -60,7 +60,7 @@ def run_demo(settings: DemoSettings | None = None) -> DemoResult:
             f"data.roots.masked={paths['masked']}", f"run_dir={run_dir}",
             f"overwrite={str(run_dir.exists()).lower()}", *extra])
         runs[label] = fit(config)
-    overlay = plot_attention_overlays(runs["SCAN-CCI (MobileNetV2)"].model_path, paths,
+    overlay = plot_attention_overlays(runs["SCAN-CCI (MobileNetV2)"].run_dir, paths,
                                       out / "attention.png")
     result = DemoResult(out / "report.md", runs, time.perf_counter() - start)
     result.report.write_text(demo_report(result, overlay, s))
@@ -116,11 +116,11 @@ def demo_report(result: DemoResult, overlay: Path, s: DemoSettings) -> str:
     return "\n".join(lines)
 
 
-def plot_attention_overlays(model_path: Path | None, paths: dict[str, Path], out: Path,
+def plot_attention_overlays(run_dir: Path, paths: dict[str, Path], out: Path,
                             per_set: int = 4) -> Path:
     """A grid: rows = clean / occluded / masked, the same faces, attention heat map on top."""
     plt = pyplot()
-    model = load_network(model_path)
+    model = load_network(run_dir)
     transform = eval_transform(model)
     fig, axes = plt.subplots(len(SETS), per_set, figsize=(2.2 * per_set, 2.3 * len(SETS)),
                              squeeze=False)

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from scancci.devices import accelerator_device
 from scancci.evaluate import Calibration, calibrate, evaluate_sets
 from scancci.evaluate.metrics import ClassificationMetrics
 from scancci.evaluate.record import Provenance, RunRecord, write_record
 from scancci.evaluate.report import aggregate_table, metrics_table, run_report
 from scancci.models import save_model
+from scancci.models.base import ExpressionModel
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule, table_label
@@ -79,7 +78,7 @@ def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
     return {**sets, **splits.subsets}
 
 
-def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule, *,
+def finish_run(config: TrainConfig, model: ExpressionModel, datamodule: FERDataModule, *,
                run_dir: Path, provenance: Provenance, selection: dict[str, Any],
                best_checkpoint: Path | None) -> RunResult:
     """Calibrate, save (with the provenance in model.json), evaluate once, write the record and

@@ -32,6 +32,7 @@ from scancci.devices import (
 from scancci.errors import InvalidInputError, error_detail
 from scancci.evaluate.record import RunRecord, read_run
 from scancci.evaluate.report import run_report, runs_report
+from scancci.models.base import ExpressionModel
 from scancci.models.io import WEIGHTS_NAME
 from scancci.speed import channels_last, reuse_freed_memory
 from scancci.train.build import model_for_training
@@ -135,7 +136,7 @@ def fit_seeds(config: TrainConfig, seeds: list[int]) -> list[RunResult]:
     return results
 
 
-Prepared = tuple[torch.nn.Module, FERDataModule, Any]
+Prepared = tuple[ExpressionModel, FERDataModule, Any]
 
 
 def _prepare(config: TrainConfig, fold: int | None) -> Prepared:
@@ -184,7 +185,9 @@ def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoi
     return L.Trainer(
         max_epochs=t.epochs, accelerator=t.accelerator, devices=t.devices,
         num_nodes=t.num_nodes, strategy=t.strategy,
-        precision=training_precision(t.precision, t.accelerator),
+        # ignore: the recipe's precision is a free string; Lightning checks it itself (its
+        # error lists the choices) where the hint allows its literals only
+        precision=training_precision(t.precision, t.accelerator),  # type: ignore[arg-type]
         accumulate_grad_batches=t.accumulate_grad_batches, gradient_clip_val=t.gradient_clip_val,
         deterministic=t.deterministic, limit_train_batches=t.limit_train_batches,
         limit_val_batches=t.limit_val_batches, log_every_n_steps=t.log_every_n_steps,

@@ -103,10 +103,11 @@ def _listed_items(root: Path, list_file: Path, log: ProblemLog) -> list[Item]:
             labels[sequence] = read_emotion_file(emotion[0], log) if emotion else None
             if labels[sequence] is not None and frame.is_file():
                 items.append(Item(image_files(sequence, log)[0], NEUTRAL, subject))  # onset
-        if not frame.is_file() or labels[sequence] is None:
+        label = labels[sequence]
+        if not frame.is_file() or label is None:
             missing.append(key)
             continue
-        items.append(Item(frame, labels[sequence], subject))
+        items.append(Item(frame, label, subject))
     if missing:
         raise DatasetError(
             f"ckplus fold list {list_file}: {len(missing)} entries name frames missing or "

@@ -2,7 +2,7 @@
 
 One prepared script for a borrowed GPU (issue 13): scancci_resnet50 at 224 px, batch 64, bf16
 autocast, channels-last; the forward pass and the training step (scancci_loss, SGD momentum
-0.9) of the original's loop (tests/models/reference_impl.py, same weights), scancci eager and
+0.9) of the original's loop (tests/models/original_impl.py, same weights), scancci eager and
 scancci under torch.compile, each as img/s and ratio to the original, with the compile time
 (first call) and the largest logit difference from scancci eager. No test depends on it.
 

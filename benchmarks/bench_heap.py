@@ -1,5 +1,5 @@
-"""Freed memory reused (`scancci.heap`, on in CPU training) against glibc's defaults, on this
-CPU.
+"""Freed memory reused (`scancci.speed.reuse_freed_memory`, the opt-in training setting
+`trainer.reuse_freed_memory`) against glibc's defaults, on this CPU.
 
 glibc maps fresh pages for every block over 32 MB, and the setting lasts for the process, so
 each side runs in its own child process, the two alternating. Each child times three training
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 import torch
 
 from scancci import create_model, scancci_loss
-from scancci.heap import reuse_freed_memory, without_allocator_choices
+from scancci.speed import reuse_freed_memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_model import resnet50_models, sgd_step  # noqa: E402
@@ -43,8 +42,7 @@ def child(reuse: bool, repeats: int) -> dict[str, float]:
     """Images per second and page faults (thousands) of the three training steps in this
     process, freed memory reused or not, and its peak resident memory."""
     if reuse and not reuse_freed_memory():
-        raise SystemExit("scancci.heap is not available here (not glibc, or malloc settings "
-                         "in the environment)")
+        raise SystemExit("reuse_freed_memory is not available here (not glibc)")
     torch.manual_seed(0)
     original, ours = resnet50_models()
     ours_cl = copy.deepcopy(ours).to(memory_format=CL).train()
@@ -82,7 +80,6 @@ def main() -> None:
         print(json.dumps(child(args.child == "reuse", args.repeats)))
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; CPU: {cpu_flags()}")
-    env = without_allocator_choices(os.environ)
     rates: dict[str, list[dict[str, float]]] = {"default": [], "reuse": []}
     print("training steps: img/s, then thousands of page faults per step, then the child's "
           "peak resident memory")
@@ -92,7 +89,7 @@ def main() -> None:
     for k in range(args.children):
         for side in ("default", "reuse"):
             out = subprocess.run([sys.executable, __file__, "--child", side, "--repeats",
-                                  str(args.repeats)], env=env, check=True, capture_output=True,
+                                  str(args.repeats)], check=True, capture_output=True,
                                  text=True).stdout
             rates[side].append(json.loads(out.splitlines()[-1]))
             print(f"{side + ' ' + str(k + 1):<16}" + row(rates[side][-1], columns), flush=True)

@@ -34,10 +34,10 @@ DEFAULT_MODELS = ("scancci_resnet50", "scancci_mobilenetv2")
 
 
 def build_model(name_or_path: str, input_size: int) -> torch.nn.Module:
-    from scancci.models import create_model, load_model
+    from scancci.models import create_model, load_network
 
     if Path(name_or_path).exists():
-        return load_model(name_or_path).eval()
+        return load_network(name_or_path).eval()
     torch.manual_seed(0)
     return create_model(name_or_path, num_classes=7, input_size=input_size).eval()
 

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 export SCANCCI_ASSETS="${SCANCCI_ASSETS:-$PWD/.venv/share/scancci-assets}"
 export MPLBACKEND=Agg
 .venv/bin/ruff check .
+.venv/bin/python -m mypy  # the typed public API (settings: pyproject.toml)
 # The web page is tested in a real headless Chromium (Debian package); install it if missing.
 if [ -x scripts/ensure-browser.sh ]; then bash scripts/ensure-browser.sh; fi
 .venv/bin/python -m pytest "$@"

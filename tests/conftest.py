@@ -13,9 +13,6 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 # The ONNX conversions of the default detector and baselines (scancci.cache) are built fresh
 # by each test session, as on a user's first run, and never touch the user's cache.
 os.environ["SCANCCI_CACHE"] = tempfile.mkdtemp(prefix="scancci-test-cache-")
-# CPU training would turn on scancci.heap for this whole process, so the memory behaviour of
-# later tests would depend on their order; tests/test_heap.py checks it in child processes.
-os.environ["SCANCCI_REUSE_MEMORY"] = "0"
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -42,6 +42,7 @@ def _run(clone: Path, *argv: str) -> str:
                           check=True, capture_output=True, text=True, timeout=120).stdout.strip()
 
 
+@pytest.mark.slow  # clones the repository, child processes
 def test_each_clone_runs_its_own_code(tmp_path: Path) -> None:
     cache = _base_cache()
     first = _copy_checkout(tmp_path / "first")

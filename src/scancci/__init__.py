@@ -1,57 +1,46 @@
 """scancci: facial expression recognition with SCAN-CCI, offline, robust to occlusion.
 
-The public API is re-exported here and imported lazily, so `import scancci` stays cheap
-(the CLI and the service import only what they use).
+The public API. Names are imported on first use (`scancci._lazy`), so `import scancci` stays
+cheap: the CLI and the service import only what they use.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scancci._lazy import lazy_exports
 from scancci.version import __version__
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    # models
-    "create_model": "scancci.models",
-    "list_models": "scancci.models",
-    "list_pretrained": "scancci.models",
-    "load_pretrained": "scancci.models",
-    "save_model": "scancci.models",
-    "load_model": "scancci.models",
-    "load_reference_checkpoint": "scancci.models",
-    "scancci_loss": "scancci.models",
-    "ScanCCI": "scancci.models",
-    "ScanCCIOutput": "scancci.models",
-    "ModelConfig": "scancci.models",
-    # data
-    "CLASS_NAMES": "scancci.data",
-    "open_dataset": "scancci.data",
-    "list_datasets": "scancci.data",
-    "generate_demo_dataset": "scancci.data",
-    # faces
-    "FaceDetector": "scancci.faces",
-    "align_face": "scancci.faces",
-    "apply_mask": "scancci.faces",
-    # inference
-    "Recognizer": "scancci.inference",
-    "Prediction": "scancci.inference",
-    "Face": "scancci.inference",
-    # training and evaluation
-    "fit": "scancci.train",
-    "load_recipe": "scancci.train",
-    "list_recipes": "scancci.train",
-    "TrainConfig": "scancci.train",
-    "evaluate_model": "scancci.evaluate",
-    "evaluate_models": "scancci.evaluate.session",
-    "calibrate_model": "scancci.evaluate.session",
-    "fit_temperature": "scancci.evaluate",
-    # deployment
-    "export_onnx": "scancci.export",
-    "export_torchscript": "scancci.export",
-    "create_app": "scancci.serve",
-}
+if TYPE_CHECKING:  # the public names, as type checkers see them; imported on first use
+    from scancci.data.labels import CLASS_NAMES as CLASS_NAMES
+    from scancci.data.registry import list_datasets as list_datasets
+    from scancci.data.registry import open_dataset as open_dataset
+    from scancci.data.synthetic import generate_demo_dataset as generate_demo_dataset
+    from scancci.evaluate.calibration import calibrate as calibrate
+    from scancci.evaluate.evaluate import evaluate_model as evaluate_model
+    from scancci.evaluate.session import evaluate_models as evaluate_models
+    from scancci.export.onnx import export_onnx as export_onnx
+    from scancci.export.torchscript import export_torchscript as export_torchscript
+    from scancci.faces.align import align_face as align_face
+    from scancci.faces.detect import FaceDetector as FaceDetector
+    from scancci.faces.masks import apply_mask as apply_mask
+    from scancci.inference.recognizer import Recognizer as Recognizer
+    from scancci.inference.results import Face as Face
+    from scancci.inference.results import Prediction as Prediction
+    from scancci.models.base import ScanCCIOutput as ScanCCIOutput
+    from scancci.models.config import ModelConfig as ModelConfig
+    from scancci.models.factory import create_model as create_model
+    from scancci.models.factory import list_models as list_models
+    from scancci.models.io import save_model as save_model
+    from scancci.models.loss import scancci_loss as scancci_loss
+    from scancci.models.scancci import ScanCCI as ScanCCI
+    from scancci.models.zoo import list_pretrained as list_pretrained
+    from scancci.runtime.loading import load_model as load_model
+    from scancci.serve.app import create_app as create_app
+    from scancci.train.config import TrainConfig as TrainConfig
+    from scancci.train.fitting import fit as fit
+    from scancci.train.recipes import list_recipes as list_recipes
+    from scancci.train.recipes import load_recipe as load_recipe
 
-__all__ = ["__version__", *_EXPORTS]
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+__all__ = ["__version__"]
+__getattr__, __dir__, __all__ = lazy_exports(globals())

@@ -60,7 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(f"scancci.commands.{name}")
         parser = argparse.ArgumentParser(prog=f"scancci {name}", description=COMMANDS[name])
         module.add_arguments(parser)
-        args = parser.parse_args(rest)
+        try:
+            args = parser.parse_args(rest)
+        except SystemExit as done:  # --help, or an argument error argparse already printed
+            return int(done.code or 0)
         code = module.run(args)
         return int(code or 0)
     except ScanCCIError as err:

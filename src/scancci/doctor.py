@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from scancci.heap import can_reuse
-from scancci.models.fast import bf16_native
+from scancci.devices import bf16_native
 from scancci.models.zoo import PRETRAINED
+from scancci.speed import can_reuse_freed_memory
 from scancci.version import __version__
 
 GROUPS = ("core", "export", "serve", "weights", "dev", "hardware")
@@ -116,21 +116,20 @@ def hardware_checks() -> list[Check]:
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     names = ", ".join(torch.cuda.get_device_name(i) for i in range(gpus))
     amx = {"amx_bf16", "amx_tile"} <= _cpu_flags()
-    bf16 = bf16_native()  # the rule the fast path itself uses to run bf16 or fall back
-    reuse = can_reuse()
+    bf16 = bf16_native()  # the rule optimize_for_inference itself uses to run bf16 or fall back
+    reuse = can_reuse_freed_memory()
     return [
         Check("hardware", "cuda", gpus > 0, f"{gpus} GPU(s) {names}".strip() if gpus
               else "no CUDA GPU visible: training and inference run on the CPU"),
         Check("hardware", "cpu", True, f"{platform.processor() or platform.machine()}, "
               f"PyTorch kernels: {torch.backends.cpu.get_cpu_capability()}"),
         Check("hardware", "bf16", bf16, "native bf16 (" + ("AMX" if amx else "AVX-512 BF16")
-              + "): precision='bf16' runs the bf16 fast path" if bf16
-              else "no native bf16: precision='bf16' falls back to the fp32 fast path"),
+              + "): precision='bf16' runs bf16" if bf16
+              else "no native bf16: precision='bf16' falls back to fp32"),
         Check("hardware", "amx", amx, "AMX tiles present" if amx else "no AMX"),
-        Check("hardware", "memory", reuse, "CPU training reuses freed memory (scancci.heap: "
-              "faster steps, more resident memory)" if reuse else "CPU training "
-              "keeps the allocator's defaults (not glibc, SCANCCI_REUSE_MEMORY=0, MALLOC_* "
-              "set or another allocator preloaded)"),
+        Check("hardware", "memory", reuse, "glibc: trainer.reuse_freed_memory=true can make CPU "
+              "training reuse freed memory (faster steps, more resident memory)" if reuse
+              else "not glibc: trainer.reuse_freed_memory has no effect"),
     ]
 
 

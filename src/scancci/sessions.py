@@ -25,12 +25,6 @@ def default_threads() -> int:
     return min(4, spare_core_threads())
 
 
-def is_cpu(device: object) -> bool:
-    """True for None, "cpu" or torch.device("cpu"): where onnxruntime's CPU sessions can serve
-    (any other device is checked and run by PyTorch)."""
-    return str(device or "cpu") == "cpu"
-
-
 def onnx_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
     """A CPU session over the ONNX file `path`; a broken file is one CheckpointError."""
     options = ort.SessionOptions()

@@ -9,8 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from scancci.evaluate import expected_calibration_error, fit_temperature, plot_reliability
-from scancci.evaluate.calibration import calibration_summary
+from scancci.evaluate import Calibration, calibrate, expected_calibration_error
 
 
 class OverConfident(nn.Module):
@@ -36,20 +35,22 @@ def test_temperature_lowers_ece_on_held_out_data(tmp_path) -> None:
     weight = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
     model = OverConfident(weight)
     val, test = _data(1, weight), _data(2, weight)
-    temperature = fit_temperature(model, DataLoader(val, batch_size=100), progress=False)
+    fitted = calibrate(model, DataLoader(val, batch_size=100), progress=False)
+    temperature = fitted.temperature
     assert temperature > 2.0  # it was 8x over-confident
     assert model.config.temperature == temperature
+    assert fitted.items == 600 and fitted.nll_after < fitted.nll_before
     x, y = test.tensors
     with torch.no_grad():
         logits = model(x)
     before = expected_calibration_error(torch.softmax(logits, 1), y)
     after = expected_calibration_error(torch.softmax(logits / temperature, 1), y)
     assert after < before / 2
-    summary = calibration_summary(logits, y, temperature)
-    assert summary["nll_after"] < summary["nll_before"]
-    png = plot_reliability({"before": (torch.softmax(logits, 1), y),
-                            "after": (torch.softmax(logits / temperature, 1), y)},
-                           tmp_path / "reliability.png")
+    shown = Calibration.measure(logits, y, temperature)  # the fitted T on held-out items
+    assert shown.nll_after < shown.nll_before and shown.ece_after == pytest.approx(after)
+    refit = Calibration.measure(logits, y)  # fitted on these logits themselves
+    assert refit.nll_after <= shown.nll_after + 1e-9
+    png = shown.plot(tmp_path / "reliability.png")
     assert png.stat().st_size > 1000
 
 

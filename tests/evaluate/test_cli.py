@@ -31,8 +31,8 @@ def test_evaluate_writes_one_table_with_the_masked_row(faces, saved_model, tmp_p
                                                        capsys) -> None:
     out = tmp_path / "eval"
     code = main(["evaluate", "--model", str(saved_model), "--data", str(faces["clean"]),
-                 "--masked", str(faces["masked"]), "--tta", "--output", str(out),
-                 "--quiet"])
+                 "--dataset", "rafdb", "--masked", str(faces["masked"]), "--tta", "--output",
+                 str(out), "--quiet"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "| test | test | 14 |" in printed and "| masked | test | 14 |" in printed
@@ -62,7 +62,8 @@ def test_api_and_cli_share_the_registry_evaluation_split(faces, saved_model, tmp
     assert {r.split for r in rows.values()} == {"test"}
     assert rows["test"].num_samples == 14
     assert main(["evaluate", "--model", str(saved_model), "--data", str(faces["clean"]),
-                 "--subsets", "none", "--quiet", "--out", str(tmp_path / "cli")]) == 0
+                 "--dataset", "rafdb", "--subsets", "none", "--quiet", "--out",
+                 str(tmp_path / "cli")]) == 0
     assert "| test | test | 14 |" in capsys.readouterr().out
     cli = json.loads((tmp_path / "cli" / "results.json").read_text())["sets"]["test"]
     api = json.loads((tmp_path / "api" / "results.json").read_text())["sets"]["test"]
@@ -74,24 +75,27 @@ def test_api_and_cli_share_the_registry_evaluation_split(faces, saved_model, tmp
 
 def test_calibrate_stores_the_temperature_in_a_new_model(faces, saved_model, tmp_path,
                                                          capsys) -> None:
-    from scancci.models import load_model
+    from scancci.models import load_network
 
     out = tmp_path / "calibrated"
     assert main(["calibrate", "--model", str(saved_model), "--data", str(faces["clean"]),
-                 "--val-fraction", "0.4", "--output", str(out), "--quiet"]) == 0
+                 "--dataset", "rafdb", "--val-fraction", "0.4", "--output", str(out),
+                 "--quiet"]) == 0
     assert "ECE" in capsys.readouterr().out
-    calibrated = load_model(out)
+    calibrated = load_network(out)
     assert calibrated.config.temperature != 1.0
-    assert load_model(saved_model).config.temperature == 1.0  # the original is untouched
+    assert load_network(saved_model).config.temperature == 1.0  # the original is untouched
     assert (out / "reliability.png").is_file()
     assert main(["calibrate", "--model", str(saved_model), "--data", str(faces["clean"]),
-                 "--output", str(out), "--quiet"]) == 2  # never overwrites
+                 "--dataset", "rafdb", "--output", str(out), "--quiet"]) == 2  # never overwrites
 
 
 def test_user_mistakes_are_one_line_errors(faces, saved_model, tmp_path, capsys) -> None:
     assert main(["evaluate", "--model", str(saved_model), "--data",
-                 str(tmp_path / "missing")]) == 2
+                 str(tmp_path / "missing"), "--dataset", "rafdb"]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(saved_model), "--data", str(faces["clean"])]) == 2
+    assert "--dataset" in capsys.readouterr().err  # no provenance: the reader must be named
     assert main(["train", "--recipe", "rafbd", "--data", str(faces["clean"])]) == 2
     assert "rafdb" in capsys.readouterr().err
     assert main(["train", "--recipe", "rafdb"]) == 2

@@ -11,17 +11,19 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from scancci.evaluate import (
+    Provenance,
+    RunRecord,
     aggregate_table,
     compute_metrics,
     evaluate_model,
+    read_run,
     runs_report,
-    write_results,
+    write_record,
 )
 from scancci.evaluate.evaluate import inference_model
-from scancci.evaluate.report import read_results
+from scancci.evaluate.record import DataRecord
 from scancci.models import create_model
-from scancci.models import fast as fast_module
-from scancci.models.fast import FastScanCCI
+from scancci.speed import InferenceModel, inference, optimize_for_inference
 
 NAMES = ("a", "b", "c")
 
@@ -57,7 +59,7 @@ def test_evaluate_scores_the_whole_dataset_and_flip_tta() -> None:
     assert torch.allclose(tta.logits, mirrored)
 
 
-def test_a_scancci_model_is_scored_by_its_fast_path_with_the_eager_logits() -> None:
+def test_a_scancci_model_is_scored_by_its_optimized_copy_with_the_eager_logits() -> None:
     model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64).eval()
     with torch.no_grad():  # BatchNorm statistics that are not the identity
         for m in model.modules():
@@ -73,32 +75,68 @@ def test_a_scancci_model_is_scored_by_its_fast_path_with_the_eager_logits() -> N
     assert (report.logits - eager).abs().max() <= 1e-4
     assert report.logits.argmax(1).tolist() == eager.argmax(1).tolist()
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
-    assert isinstance(inference_model(model, "cpu"), FastScanCCI)
+    assert isinstance(inference_model(model, "cpu"), InferenceModel)
 
 
 def test_a_copy_made_for_another_precision_is_evaluated_as_it_is(monkeypatch) -> None:
-    monkeypatch.setattr(fast_module, "bf16_native", lambda: True)
+    monkeypatch.setattr(inference, "bf16_native", lambda: True)
     model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64).eval()
-    bf16 = fast_module.optimize_for_inference(model, precision="bf16")
+    bf16 = optimize_for_inference(model, precision="bf16")
     assert inference_model(bf16, "cpu") is bf16
 
 
-def test_result_files_and_mean_std_over_runs(tmp_path) -> None:
+def _provenance(arch: str, seed: int, protocol: str = "honest") -> Provenance:
+    data = [DataRecord("train", "rafdb", "rafdb", "train", items=40),
+            DataRecord("test", "test", "rafdb", "test", items=40)]
+    return Provenance(recipe="rafdb", architecture=arch, num_classes=3, class_names=list(NAMES),
+                      input_size=64, protocol=protocol, seed=seed, data=data,
+                      validation="a carve", val_fraction=0.1, trunk_init="imagenet",
+                      precision="32-true", optim={"trunk_lr": 1e-4, "head_lr": 1e-2,
+                                                  "weight_decay": 1e-3, "momentum": 0.9,
+                                                  "lr_decay": 0.95},
+                      batch_size=8, processes=1, accumulate=1, epochs=2, tta_flip=False,
+                      scancci_version="test")
+
+
+def test_result_files_and_mean_std_within_a_group(tmp_path) -> None:
     runs = []
     for seed in range(2):
         data = _data(seed=seed)
         report = evaluate_model(ReadsLogits(), data, progress=False)
         occluded = evaluate_model(ReadsLogits(), _data(seed=seed + 10), progress=False)
         results = {"test": report.metrics, "occlusion": occluded.metrics}
-        write_results(results, tmp_path / f"run{seed}" / "eval")
+        write_record(RunRecord(f"run{seed}", results, provenance=_provenance("scancci", seed)),
+                     tmp_path / f"run{seed}" / "eval")
         runs.append(results)
     assert (tmp_path / "run0/eval/confusion_test.csv").read_text().startswith(
         "true \\ predicted,a,b,c")
     assert (tmp_path / "run0/eval/confusion_occlusion.png").stat().st_size > 1000
-    back = read_results(tmp_path / "run1")
-    assert back[0]["test"].confusion.tolist() == runs[1]["test"].confusion.tolist()
+    back = read_run(tmp_path / "run1")
+    assert back.results["test"].confusion.tolist() == runs[1]["test"].confusion.tolist()
+    assert back.provenance == _provenance("scancci", 1)
     table = aggregate_table(runs)
     accs = [r["test"].accuracy for r in runs]
     assert f"{100 * np.mean(accs):.2f} ± {100 * np.std(accs, ddof=1):.2f}" in table
-    text = runs_report([tmp_path / "run0", tmp_path / "run1"])
+    text = runs_report([read_run(tmp_path / "run0"), read_run(tmp_path / "run1")])
     assert "Mean ± std over 2 runs" in text and "occlusion" in text
+    assert "differs between these runs: seed 0, 1" in text
+
+
+def test_runs_of_different_groups_are_never_pooled() -> None:
+    """Two SCAN-CCI runs and two plain runs, and an original-protocol run: three groups, a
+    mean ± std inside each group of two, none over all five."""
+    records = []
+    for index, (arch, protocol) in enumerate([("scancci", "honest"), ("scancci", "honest"),
+                                              ("plain", "honest"), ("plain", "honest"),
+                                              ("scancci", "original")]):
+        metrics = evaluate_model(ReadsLogits(), _data(seed=index), progress=False).metrics
+        records.append(RunRecord(f"r{index}", {"test": metrics},
+                                 provenance=_provenance(arch, index, protocol)))
+    text = runs_report(records)
+    assert "5 runs in 3 groups" in text and "no number pools them" in text
+    assert text.count("Mean ± std over 2 runs") == 2
+    assert "over 4 runs" not in text and "over 5 runs" not in text
+    group3 = text[text.index("## Group 3"):]
+    assert "protocol original" in group3 and "epoch selected on the TEST split" in group3
+    pooled = [r["test"].accuracy for r in ({"test": rec.results["test"]} for rec in records[:4])]
+    assert f"{100 * np.mean(pooled):.2f} ±" not in text

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scancci.cli import main
 from scancci.runtime.onnx_backend import OnnxClassifier
+
+pytestmark = pytest.mark.slow  # ONNX/TorchScript export through the CLI
 
 
 def test_cli_writes_verified_onnx_and_int8(small_model, photos_dir, tmp_path, capsys) -> None:

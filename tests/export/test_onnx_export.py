@@ -12,9 +12,11 @@ import torch
 from scancci.errors import CheckpointError, InvalidInputError
 from scancci.export import ExportParityError, export_onnx, verify_onnx
 from scancci.export.inputs import preprocess
+from scancci.models.io import config_json
 from scancci.runtime.onnx_backend import OnnxClassifier
 
 
+@pytest.mark.slow  # ONNX export
 def test_export_passes_parity_on_real_and_random_inputs(onnx_export, capsys) -> None:
     report = onnx_export.report
     assert report.passed
@@ -31,7 +33,7 @@ def test_graph_has_dynamic_batch_recent_opset_and_config(onnx_export, small_mode
     batch_dim = proto.graph.input[0].type.tensor_type.shape.dim[0]
     assert batch_dim.dim_param and not batch_dim.dim_value
     props = {p.key: p.value for p in proto.metadata_props}
-    assert json.loads(props["scancci.config"]) == json.loads(json.dumps(small_model.config.to_dict()))
+    assert json.loads(props["scancci.config"]) == json.loads(config_json(small_model.config))
     assert props["scancci.precision"] == "fp32"
 
 
@@ -54,6 +56,7 @@ def test_wrong_batch_shape_is_a_clear_error(onnx_export) -> None:
         OnnxClassifier(onnx_export.path).logits(np.zeros((1, 3, 64, 64), np.float32))
 
 
+@pytest.mark.slow  # ONNX export
 def test_export_that_does_not_match_pytorch_is_deleted(small_model, tmp_path) -> None:
     from scancci.models import create_model
 

@@ -8,6 +8,8 @@ import pytest
 
 from scancci.runtime.onnx_backend import OnnxClassifier
 
+pytestmark = pytest.mark.slow  # exports to ONNX and quantises
+
 PHOTO = "multi_face.jpg"
 
 

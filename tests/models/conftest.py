@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))  # reference_impl (test-only transcription)
+sys.path.insert(0, str(Path(__file__).parent))  # original_impl (test-only transcription)
 
-from reference_impl import OriginalModel, randomize, save_original_checkpoint  # noqa: E402
+from original_impl import OriginalModel, randomize, save_original_checkpoint  # noqa: E402
 
 
 def original_model(num_classes: int, shared: bool, seed: int = 0) -> OriginalModel:

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from scancci.errors import InvalidInputError, UnknownNameError
 from scancci.models import ScanCCIOutput, create_model, list_models, scancci_loss
-from scancci.models.regions import extract_regions, region_groups
-from scancci.models.scan import IndependentLocalSCAN, SCANBlock, SharedLocalSCAN, matmul_to_conv
+from scancci.models.regions import extract_regions
+from scancci.models.scancci import IndependentLocalSCAN, SCANBlock, SharedLocalSCAN, matmul_to_conv
 
 SMALL = {"num_classes": 7, "input_size": 112}
 
@@ -64,7 +64,7 @@ def test_attention_map_is_the_global_scan_mean():
         torch.testing.assert_close(model(x, return_attention=True).attention["global"], a.mean(1))
 
 
-def _loop_reference(blocks, x, layout="grid"):
+def _per_region_loop(blocks, x, layout="grid"):
     """The original's way: each region as its own tensor through its own SCAN block."""
     pooled = []
     groups = extract_regions(x.permute(0, 2, 3, 1), layout)
@@ -97,11 +97,8 @@ def test_independent_batched_equals_loop(training):
         blocks.append(block.train(training))
     scan.train(training)
     x = torch.randn(3, 8, 14, 14)
-    expected = _loop_reference(blocks, x)
-    specs = region_groups(14, 14)
-    ours = torch.cat([scan(g, s)[0] for g, s in zip(extract_regions(x.permute(0, 2, 3, 1)), specs,
-                                                   strict=True)], dim=1)
-    torch.testing.assert_close(ours, expected, atol=1e-5, rtol=1e-4)
+    expected = _per_region_loop(blocks, x)
+    torch.testing.assert_close(scan(x)[0], expected, atol=1e-5, rtol=1e-4)
     for k in (0, 17, 24):
         torch.testing.assert_close(scan.running_var[k], blocks[k].attention[2].running_var)
 
@@ -111,15 +108,15 @@ def test_shared_batched_equals_loop(training):
     scan = SharedLocalSCAN(8).train(training)
     with torch.no_grad():
         scan.block.attention[1].weight.uniform_(0, 0.5)
-    reference = SCANBlock(8)
-    reference.load_state_dict(scan.block.state_dict())
-    reference.train(training)
+    looped = SCANBlock(8)
+    looped.load_state_dict(scan.block.state_dict())
+    looped.train(training)
     x = torch.randn(2, 8, 14, 14)
-    expected = _loop_reference([reference] * 25, x)
+    expected = _per_region_loop([looped] * 25, x)
     torch.testing.assert_close(scan(x)[0], expected, atol=1e-5, rtol=1e-4)
     for name in ("running_mean", "running_var", "num_batches_tracked"):
         torch.testing.assert_close(getattr(scan.block.attention[2], name),
-                                   getattr(reference.attention[2], name))
+                                   getattr(looped.attention[2], name))
 
 
 @pytest.mark.parametrize(("name", "options"), [
@@ -245,14 +242,41 @@ def test_bad_options():
     with pytest.raises(UnknownNameError, match="independent"):
         create_model("scancci_mobilenetv2", local_scan="indepedent")
     with pytest.raises(InvalidInputError, match="224"):
-        create_model("scancci_mobilenetv2", input_size=112, patch_layout="reference")
+        create_model("scancci_mobilenetv2", input_size=112, patch_layout="original")
     with pytest.raises(InvalidInputError, match="input_size"):
         create_model("scancci_mobilenetv2", input_size=16)
     with pytest.raises(InvalidInputError, match="class names"):
         create_model("scancci_mobilenetv2", num_classes=3, class_names=["a", "b"])
 
 
-def test_reference_layout_refuses_other_sizes():
-    model = create_model("scancci_resnet18", num_classes=7, patch_layout="reference").eval()
+def test_original_layout_refuses_other_sizes():
+    model = create_model("scancci_resnet18", num_classes=7, patch_layout="original").eval()
     with pytest.raises(InvalidInputError, match="28 x 28"):
         model(torch.randn(1, 3, 112, 112))
+
+
+def test_a_batch_norm_batch_of_one_value_is_a_clear_error():
+    """Training on 1-cell regions (8 x 8 map) needs a batch of at least 2."""
+    model = create_model("scancci_mobilenetv2", num_classes=7, input_size=64).train()
+    with pytest.raises(InvalidInputError, match="larger batch"):
+        model(torch.randn(1, 3, 64, 64))
+
+
+# ----------------------------------------------------------------- weights dictate the head
+
+
+@pytest.mark.parametrize("pretrained", [False, True])
+def test_a_baselines_weights_fix_its_head(pretrained):
+    """As torchvision: a head or input the weights do not have is an error naming theirs."""
+    with pytest.raises(InvalidInputError, match=r"num_classes=7 .*input_size=48.*num_classes=3"):
+        create_model("pyemotion_cnn", pretrained=pretrained, num_classes=3, input_size=96)
+    with pytest.raises(InvalidInputError, match="input_size=48"):
+        create_model("fer_mini_xception", pretrained=pretrained, input_size=48)
+    model = create_model("pyemotion_cnn", pretrained=pretrained, num_classes=7, input_size=48)
+    assert (model.config.num_classes, model.config.input_size) == (7, 48)
+
+
+def test_an_architecture_takes_any_head():
+    model = create_model("mini_xception", num_classes=3, input_size=96)
+    assert (model.config.num_classes, model.config.input_size) == (3, 96)
+    assert create_model("mini_xception").config.input_size == 64  # its default

@@ -20,7 +20,7 @@ from scancci.errors import CheckpointError, UnknownNameError
 from scancci.faces import FaceDetector
 from scancci.faces.align import box_matrix, warp
 from scancci.imaging import load_image
-from scancci.models import create_model, list_pretrained, load_model, save_model
+from scancci.models import create_model, list_pretrained, load_network, save_model
 from scancci.models.pretrained import build_pretrained
 from scancci.models.zoo import (
     PRETRAINED,
@@ -152,7 +152,7 @@ def test_names_suggest_and_scancci_has_no_pretrained_weights() -> None:
 
 def test_a_saved_zoo_model_keeps_its_preprocessing(tmp_path) -> None:
     model = create_model("fer_mini_xception", pretrained=True)
-    loaded = load_model(save_model(model, tmp_path / "m.safetensors"))
+    loaded = load_network(save_model(model, tmp_path / "m.safetensors"))
     assert loaded.config == model.config
     x = torch.randn(2, 3, 64, 64)
     assert torch.equal(loaded(x).logits, model(x).logits)

@@ -42,6 +42,18 @@ def tiny_config(tiny_faces: dict[str, Path], tmp_path: Path):
     return make
 
 
+@pytest.fixture
+def tiny_cli(tiny_faces: dict[str, Path]):
+    """`tiny_cli(run_dir, *overrides)` -> the same seconds-long run as `scancci train` flags
+    (`--set KEY=VALUE` for each override; the recipe is given separately)."""
+
+    def make(run_dir: Path, *extra: str) -> list[str]:
+        return [arg for item in tiny_overrides(tiny_faces, run_dir, *extra)
+                for arg in ("--set", item)]
+
+    return make
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """One intra-op thread: these tiny batches gain nothing from two, and a shared, busy CPU

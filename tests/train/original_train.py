@@ -13,7 +13,7 @@ Written from the original's structure; not scancci code.
 from __future__ import annotations
 
 import torch
-from reference_impl import AttentionBranch, RegionBranch, ResNet, SharedAttentionBranch
+from original_impl import AttentionBranch, RegionBranch, ResNet, SharedAttentionBranch
 from torch import nn
 
 

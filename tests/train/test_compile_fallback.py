@@ -1,35 +1,55 @@
 """trainer.compile: compiled where Inductor can build kernels, else one line and eager training;
-scancci.heap on for CPU training."""
+`training_precision` picks bf16 only where it is native."""
 
 from __future__ import annotations
 
 import importlib
 import logging
-import sys
+import shutil
 
 import pytest
+import torch
 from torch import nn
 
-fit = importlib.import_module("scancci.train.fit")  # the module (scancci.train.fit is a function)
+from scancci import devices
+
+fit = importlib.import_module("scancci.train.fitting")
+
+
+class _Probe(nn.Linear):
+    """Records, at every forward pass, whether torch.compile is tracing it."""
+
+    def __init__(self) -> None:
+        super().__init__(2, 2)
+        self.compiled: list[bool] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.compiled.append(torch.compiler.is_compiling())
+        return super().forward(x)
 
 
 def test_without_a_cpp_compiler_training_runs_eager(monkeypatch, caplog) -> None:
     monkeypatch.setenv("CXX", "no-such-compiler-g++")
-    model = nn.Linear(2, 2)
+    model = _Probe()
     with caplog.at_level(logging.WARNING):
         assert fit.compile_for_training(model, "cpu") is False
-    assert model._compiled_call_impl is None
+    model(torch.randn(3, 2))
+    assert model.compiled == [False]
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and "no C++ compiler (no-such-compiler-g++)" in lines[0]
     assert "training runs eager" in lines[0]
 
 
+@pytest.mark.slow  # Inductor builds a C++ kernel (about 8 s)
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs a C++ compiler")
 def test_with_a_compiler_the_model_is_compiled_in_place(monkeypatch) -> None:
-    monkeypatch.setenv("CXX", sys.executable)  # found on disk: the check passes (nothing is built)
-    model = nn.Linear(2, 2)
+    monkeypatch.setenv("CXX", "g++")
+    model = _Probe()
     keys = list(model.state_dict())
     assert fit.compile_for_training(model, "cpu") is True
-    assert model._compiled_call_impl is not None and list(model.state_dict()) == keys
+    x = torch.randn(3, 2)
+    assert torch.allclose(model(x), nn.functional.linear(x, model.weight, model.bias))
+    assert model.compiled == [True] and list(model.state_dict()) == keys
 
 
 def test_on_a_gpu_without_triton(monkeypatch, caplog) -> None:
@@ -40,31 +60,9 @@ def test_on_a_gpu_without_triton(monkeypatch, caplog) -> None:
     assert "Triton is not installed" in caplog.text
 
 
-class _Stop(Exception):
-    pass
-
-
-def _memory_setting_calls(monkeypatch, **trainer: object) -> int:
-    """How often _prepare turned on scancci.heap before building the model."""
-    calls = []
-    monkeypatch.setattr(fit, "reuse_freed_memory", lambda: calls.append(1))
-
-    def stop(config: object) -> None:
-        raise _Stop
-
-    monkeypatch.setattr(fit, "model_for_training", stop)
-    config = fit.TrainConfig()
-    for key, value in trainer.items():
-        setattr(config.trainer, key, value)
-    with pytest.raises(_Stop):
-        fit._prepare(config, fold=None)
-    return len(calls)
-
-
-def test_cpu_training_reuses_freed_memory(monkeypatch) -> None:
-    assert _memory_setting_calls(monkeypatch, accelerator="cpu") == 1
-    assert _memory_setting_calls(monkeypatch, accelerator="gpu") == 0
-    monkeypatch.setattr(fit.torch.cuda, "is_available", lambda: False)
-    assert _memory_setting_calls(monkeypatch, accelerator="auto") == 1
-    monkeypatch.setattr(fit.torch.cuda, "is_available", lambda: True)
-    assert _memory_setting_calls(monkeypatch, accelerator="auto") == 0
+def test_training_precision_auto(monkeypatch) -> None:
+    monkeypatch.setattr(devices, "bf16_native", lambda: False)  # a CPU without bf16
+    assert devices.training_precision("auto", "cpu") == "32-true"
+    assert devices.training_precision("16-mixed", "cpu") == "16-mixed"
+    monkeypatch.setattr(devices, "bf16_native", lambda: True)
+    assert devices.training_precision("auto", "cpu") == "bf16-mixed"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from scancci.cli import main
 
 
+@pytest.mark.slow  # the whole demo, tiny
 def test_demo_writes_the_report_for_both_models(tmp_path: Path, capsys) -> None:
     out = tmp_path / "demo"
     code = main(["demo", "--output", str(out), "--epochs", "1", "--train-per-class", "8",

@@ -24,7 +24,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def test_loss_falls_and_the_run_folder_holds_everything(tiny_config) -> None:
-    from scancci.models import load_model
+    from scancci.models import load_network
 
     # no augmentation or resampling: the same 56 faces each epoch, so the loss must fall
     config = tiny_config("trainer.epochs=4", "optim.head_lr=0.1", "optim.trunk_lr=0.02",
@@ -43,7 +43,7 @@ def test_loss_falls_and_the_run_folder_holds_everything(tiny_config) -> None:
     assert list(run.glob("tensorboard/version_*/events.out.tfevents.*"))
     assert set(result.results) == {"clean", "occluded", "masked"}
     assert result.results["clean"].num_samples == 21
-    model = load_model(run)  # the selected model with its fitted temperature
+    model = load_network(run)  # the selected model with its fitted temperature
     assert model.config.temperature == pytest.approx(result.calibration["temperature"])
     assert "Test (evaluated once" in (run / "report.md").read_text()
 
@@ -120,7 +120,7 @@ def test_diverging_loss_stops_with_a_clear_message(tiny_config, monkeypatch) -> 
 
 
 def test_linear_probe_on_the_users_own_label_set(tiny_config, tmp_path) -> None:
-    from scancci.models import create_model, load_model, save_model
+    from scancci.models import create_model, load_network, save_model
 
     start = create_model("scancci_mobilenetv2", num_classes=7, input_size=64,
                          backbone_weights="imagenet")
@@ -129,7 +129,7 @@ def test_linear_probe_on_the_users_own_label_set(tiny_config, tmp_path) -> None:
     result = fit(tiny_config(f"model.init_from={tmp_path / 'start'}", "model.linear_probe=true",
                              "model.class_names=[sad, happy, neutral]", "model.num_classes=3",
                              "trainer.epochs=1", "evaluation.calibrate=false"))
-    trained = load_model(result.model_path)
+    trained = load_network(result.model_path)
     assert tuple(trained.config.class_names) == ("sad", "happy", "neutral")
     assert result.results["clean"].num_samples == 9  # 3 test faces of each chosen class
     assert result.results["clean"].class_names == ("sad", "happy", "neutral")

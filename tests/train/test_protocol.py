@@ -15,7 +15,7 @@ from scancci.errors import DatasetError
 from scancci.train import fit, load_recipe
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
-from reference_impl import OriginalModel, randomize  # noqa: E402 - the test transcription
+from original_impl import OriginalModel, randomize  # noqa: E402 - the test transcription
 
 ORIGINAL = ("protocol=original", "original.script=main_rafdb.py")  # the demo posing as RAF-DB
 
@@ -90,7 +90,7 @@ def test_ckplus_reads_the_originals_fold_files(tmp_path) -> None:
 def test_carried_optimizer_state_is_the_parents(tmp_path) -> None:
     """An original .pth's groups (decayed lrs, its weight decay) and momentum buffers land on
     the matching scancci parameters (main_sfew.py:214)."""
-    from scancci.models import load_reference_checkpoint
+    from scancci.models import load_original_checkpoint
     from scancci.train.carry import parent_optimizer
     from scancci.train.module import ScanCCIModule
 
@@ -110,7 +110,7 @@ def test_carried_optimizer_state_is_the_parents(tmp_path) -> None:
                path)
     config = load_recipe("sfew", overrides=["protocol=original", f"model.init_from={path}",
                                             "model.options.local_scan=shared"])
-    model = load_reference_checkpoint(path)
+    model = load_original_checkpoint(path)
     module = ScanCCIModule(model, config, parent_optimizer=parent_optimizer(config, model))
     ours = module.configure_optimizers()["optimizer"]
     assert [g["lr"] for g in ours.param_groups] == pytest.approx(
@@ -134,10 +134,20 @@ def test_reports_state_the_protocol_in_their_first_line(tiny_config) -> None:
     assert "protocol: original, as main_rafdb.py" in lines[0] and "TEST" in lines[0]
     assert "Temperature fitted on the TEST split" in "\n".join(lines)
     assert original.results["clean"].split == "test"
-    from scancci.train.final import run_report
+    assert "Test (the split the epoch was selected on" in "\n".join(lines)
+    history = (original.run_dir / "history.csv").read_text().splitlines()[0].split(",")
+    assert "test/acc" in history and not [c for c in history if c.startswith("val/")]
+    assert original.record.monitor == "test/acc"
+    from dataclasses import replace
 
-    honest = run_report(tiny_config(*quick), original)  # the same results, honest settings
-    assert "protocol: honest" in honest.splitlines()[0]
+    from scancci.evaluate.report import run_report
+
+    honest = replace(original.record, provenance=replace(original.provenance, protocol="honest"))
+    assert "protocol: honest" in run_report(honest).splitlines()[0]  # same results, honest
+    from scancci.evaluate.session import evaluate_models
+
+    evaluated = evaluate_models([original.run_dir], subsets=[], progress=False).markdown()
+    assert "protocol original" in evaluated and "(epoch selected on the TEST split)" in evaluated
 
 
 def test_carried_optimizer_state_from_a_scancci_run_folder(tiny_config, tmp_path) -> None:

@@ -22,16 +22,16 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
 sys.path.insert(0, str(Path(__file__).parent))
+from original_impl import randomize  # noqa: E402
 from original_train import (  # noqa: E402 - the test transcription
     adjust_learning_rate,
     original_optimizer,
     original_resnet18_modules,
     train_step,
 )
-from reference_impl import randomize  # noqa: E402
 
 from scancci.models import create_model, scancci_loss  # noqa: E402
-from scancci.models.reference import _map_attention, _map_region  # noqa: E402
+from scancci.models.original import _map_attention, _map_region  # noqa: E402
 from scancci.train import load_recipe  # noqa: E402
 from scancci.train.module import ScanCCIModule  # noqa: E402
 
@@ -84,7 +84,7 @@ def test_two_sgd_steps_match_the_original(local: str, tmp_path) -> None:
         randomize(module, seed=10 + index)
     base, attention, region = modules
     model = create_model("scancci_resnet18", num_classes=7, local_scan=local,
-                         patch_layout="reference", cci_heads="shared").double()
+                         patch_layout="original", cci_heads="shared").double()
     model.load_state_dict(_to_scancci(tuple(m.state_dict() for m in modules), local))
     x = torch.randn(2, 3, 224, 224, dtype=torch.float64)
     y = torch.tensor([3, 5])

@@ -18,10 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load with the original layout, save as safetensors + JSON, print what was found."""
-    from scancci.models import load_reference_checkpoint, save_model
+    from scancci.models import load_original_checkpoint, save_model
 
     names = args.class_names.split(",") if args.class_names else None
-    model = load_reference_checkpoint(args.original, class_names=names)
+    model = load_original_checkpoint(args.original, class_names=names)
     path = save_model(model, args.out)
     c = model.config
     print(f"{args.original} -> {path} (+ {path.with_suffix('.json').name})")

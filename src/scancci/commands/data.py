@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -47,7 +48,8 @@ def _options(pairs: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the summaries (exit 1 from `check` when a problem was found) or generate."""
+    """Print the summaries (exit 1 from `check` when a problem was found or an expected split
+    or label file is missing) or generate."""
     from scancci import data
 
     if args.action == "list":
@@ -70,5 +72,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([s.to_dict() for s in summaries], indent=2))
     else:
         print("\n\n".join(str(s) for s in summaries))
-    found = any(s.problems for s in summaries)
+    missing = [s for s in summaries if s.missing is not None]
+    for s in missing:
+        print(f"scancci data {args.action}: {s.name} split {s.split!r} is missing: {s.missing}",
+              file=sys.stderr)
+    found = any(s.problems for s in summaries) or bool(missing)
     return 1 if args.action == "check" and found else 0

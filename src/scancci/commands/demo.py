@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scancci.train.demo import DemoSettings
+    from scancci.train.config import DemoSettings
 
     d = DemoSettings()
     parser.add_argument("--output", "-o", type=Path, default=d.out, help=f"output folder ({d.out})")
@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scancci.train.demo import DemoSettings, run_demo
+    from scancci.train.config import DemoSettings
+    from scancci.train.demo import run_demo
 
     result = run_demo(DemoSettings(out=args.output, train_per_class=args.train_per_class,
                                    test_per_class=args.test_per_class, epochs=args.epochs,

@@ -1,20 +1,24 @@
 """`scancci evaluate`: accuracy, balanced accuracy, macro-F1, per-class recall, confusion
-matrix, for the test split and every robustness subset in one table."""
+matrix, for the test split and every robustness subset in one table. A model saved by a
+training run names its own test data (its provenance): `--model RUN --data D` is enough."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from scancci.commands.arguments import model_source
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", action="append", required=True,
+    parser.add_argument("--model", type=model_source, action="append", required=True,
                         help="saved model or run folder; repeat for mean +- std over runs")
-    parser.add_argument("--data", required=True, type=Path, help="dataset folder")
-    parser.add_argument("--dataset", default="rafdb",
-                        help="reader name (rafdb, affectnet, ferplus, sfew, folder, ...)")
-    parser.add_argument("--split", help="split to evaluate (default: the dataset's evaluation split: test, or val "
-                        "for affectnet and sfew; see `scancci data list`)")
+    parser.add_argument("--data", type=Path, help="dataset folder (default: the folder the "
+                        "model's run was tested on, from its provenance)")
+    parser.add_argument("--dataset", help="reader name (rafdb, affectnet, ferplus, sfew, folder, "
+                        "...; default: the model's run's test data)")
+    parser.add_argument("--split", help="split to evaluate (default: the run's test split, else "
+                        "the dataset's evaluation split: test, or val for affectnet and sfew)")
     parser.add_argument("--subsets", default="auto",
                         help="auto (every list found under DATA/subsets/), none, or a comma list "
                              "of occlusion,pose30,pose45")
@@ -30,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from scancci.evaluate.session import evaluate_models
 
-    subsets = {"auto": None, "none": []}.get(args.subsets)
+    subsets: list[str] | None = {"auto": None, "none": []}.get(args.subsets)
     if subsets is None and args.subsets != "auto":
         subsets = [s.strip() for s in args.subsets.split(",") if s.strip()]
     session = evaluate_models(args.model, args.dataset, args.data, split=args.split,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scancci.commands.arguments import model_source
 from scancci.errors import InvalidInputError
 
 FORMATS = ("onnx", "torchscript")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True,
+    parser.add_argument("--model", type=model_source, required=True,
                         help="saved model (.safetensors, .json, its folder, or an original .pth)")
     parser.add_argument("--format", choices=FORMATS, default="onnx")
     parser.add_argument("--output", required=True, type=Path,

@@ -1,5 +1,5 @@
-"""`scancci models [PATH]`: list the architectures and pretrained baselines, or show a saved
-model's config."""
+"""`scancci models [PATH]`: list the architectures and pretrained baselines, or show a model's
+config (any file `scancci.load_model` reads, .onnx included)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ NOT_SCANCCI = ("Pretrained baselines from other projects, not SCAN-CCI: no train
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Optional PATH of a saved model (folder, .safetensors, .json or original .pth)."""
+    """Optional PATH of a model (folder, .safetensors, .json, original .pth, .onnx)."""
     parser.add_argument("path", nargs="?", type=Path,
-                        help="a saved model: show its config and parameter count")
+                        help="a model file: show its config (and parameter count)")
     parser.add_argument("--pattern", default="*", help="filter names, e.g. 'scancci_*'")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the tables of architectures and pretrained models, or one model's config."""
-    from scancci.models import MODELS, PRETRAINED, list_models, list_pretrained, load_model
+    from scancci.models import MODELS, PRETRAINED, list_models, list_pretrained
     from scancci.models.zoo import DEFAULT_PRETRAINED
+    from scancci.runtime.loading import load_model
 
     if args.path is None:
         names = list_models(args.pattern)
@@ -43,5 +44,8 @@ def run(args: argparse.Namespace) -> int:
                   f"    reported (theirs, not measured here): {entry.reported}")
         return 0
     model = load_model(args.path)
-    print(json.dumps({**model.config.to_dict(), "parameters": model.num_parameters()}, indent=2))
+    shown = model.config.to_dict()
+    if hasattr(model, "num_parameters"):  # PyTorch networks; an ONNX classifier has no count
+        shown["parameters"] = model.num_parameters()
+    print(json.dumps(shown, indent=2))
     return 0

@@ -1,4 +1,4 @@
-"""`scancci report`: collect finished runs into one table (mean +- std over runs)."""
+"""`scancci report`: collect finished runs into tables, grouped by what they trained."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scancci.evaluate import runs_report
+    from scancci.evaluate import read_run, runs_report
 
-    text = runs_report(args.runs)
+    text = runs_report([read_run(path) for path in args.runs])
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -12,10 +12,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scancci.train import fit
-    from scancci.train.options import config_from_args
+    from scancci.train.options import config_from_args, parse_seeds
 
-    result = fit(config_from_args(args))
+    seeds = parse_seeds(args.seeds)
+    config = config_from_args(args)  # a wrong recipe, flag or value stops here, before PyTorch
+    from scancci.train.fitting import fit, fit_seeds
+
+    if seeds is not None:
+        results = fit_seeds(config, seeds)
+        if results and results[0].primary:
+            print(f"{len(results)} seeds; mean ± std: {results[0].run_dir.parent / 'report.md'}")
+        return 0
+    result = fit(config)
     if result.primary:
         print(result.summary())
     return 0

@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from scancci.data.labels import class_names
-from scancci.errors import InvalidInputError
+from scancci.errors import DatasetError, InvalidInputError
 from scancci.imaging import load_image
 
 
@@ -51,6 +51,7 @@ class DatasetSummary:
     counts: dict[str, int]
     excluded: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    missing: str | None = None  # the split could not be opened: the error, naming the file
 
     @property
     def total(self) -> int:
@@ -66,11 +67,13 @@ class DatasetSummary:
             "name": self.name, "root": self.root, "split": self.split,
             "classes": list(self.classes), "counts": dict(self.counts), "total": self.total,
             "excluded": dict(self.excluded), "problem_counts": self.problem_counts,
-            "problems": [str(p) for p in self.problems],
+            "problems": [str(p) for p in self.problems], "missing": self.missing,
         }
 
     def format(self, max_problems: int = 20) -> str:
         """The table printed by `scancci data summary`."""
+        if self.missing is not None:
+            return f"{self.name} ({self.split}) at {self.root}: MISSING: {self.missing}"
         width = max([len(c) for c in self.classes] + [8])
         lines = [f"{self.name} ({self.split}) at {self.root}: {self.total} images"]
         for index, name in enumerate(self.classes):
@@ -122,11 +125,16 @@ class FERDataset(Dataset):
         crops: Sequence[CropBox | None] | None = None,
         draw_from_soft: bool = False,
         subjects: Sequence[str] | None = None,
+        classes: Sequence[str] | None = None,
+        files: Sequence[str | Path] = (),
     ) -> None:
         self.samples: list[tuple[str, int]] = [(str(p), int(y)) for p, y in samples]
         self.targets: list[int] = [y for _, y in self.samples]
-        self.classes: tuple[str, ...] = class_names(num_classes)
+        # the canonical 7/8 names, or the user's own (folder and CSV datasets, relabel)
+        self.classes: tuple[str, ...] = tuple(classes) if classes else class_names(num_classes)
+        num_classes = len(self.classes)
         self.num_classes = num_classes
+        self.files: list[str] = [str(f) for f in files]  # the list files / folders it was read from
         self.name, self.root, self.split = name, str(root), split
         self.transform = transform
         self.problems: list[Problem] = list(problems)
@@ -204,7 +212,33 @@ class FERDataset(Dataset):
             [self.samples[i] for i in indices], num_classes=self.num_classes, name=self.name,
             root=self.root, split=self.split, transform=self.transform, problems=self.problems,
             excluded=self.excluded, soft_targets=soft, crops=crops,
-            draw_from_soft=self.draw_from_soft, subjects=subjects,
+            draw_from_soft=self.draw_from_soft, subjects=subjects, classes=self.classes,
+            files=self.files,
+        )
+
+    def relabel(self, names: Sequence[str]) -> FERDataset:
+        """The items of the classes `names` (some of this dataset's classes), renumbered in that
+        order; the other items are counted as excluded (a user label set such as neutral,
+        happy, sad on a canonical dataset)."""
+        names = tuple(names)
+        unknown = [n for n in names if n not in self.classes]
+        if unknown:
+            raise DatasetError(f"{self.name} ({self.split}): classes {unknown} are not among its "
+                               f"classes {list(self.classes)}")
+        if self.soft_targets is not None:
+            raise DatasetError(f"{self.name}: soft labels cannot be restricted to a label set; "
+                               "use label_mode=majority")
+        index = {n: i for i, n in enumerate(names)}
+        keep = [i for i, y in enumerate(self.targets) if self.classes[y] in index]
+        excluded = dict(self.excluded)
+        if len(keep) < len(self):
+            excluded["classes outside the label set"] = len(self) - len(keep)
+        return FERDataset(
+            [(self.samples[i][0], index[self.classes[self.targets[i]]]) for i in keep],
+            name=self.name, root=self.root, split=self.split, transform=self.transform,
+            problems=self.problems, excluded=excluded, classes=names, files=self.files,
+            crops=[self.crops[i] for i in keep] if self.crops is not None else None,
+            subjects=[self.subjects[i] for i in keep] if self.subjects is not None else None,
         )
 
     def __repr__(self) -> str:
@@ -231,6 +265,13 @@ class ProblemLog:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.excluded: Counter[str] = Counter()
+        self.files: list[Path] = []  # the list files / folders the labels were read from
+
+    def read(self, path: Path) -> Path:
+        """Record that the labels come from `path` (the run's provenance names it)."""
+        if path not in self.files:
+            self.files.append(path)
+        return path
 
     def add(self, path: str | Path, reason: str, detail: str = "", line: int | None = None
             ) -> None:
@@ -243,5 +284,6 @@ class ProblemLog:
 def make_dataset(
     samples: Sequence[tuple[str | Path, int]], log: ProblemLog, **kwargs: Any
 ) -> FERDataset:
-    """Build a FERDataset carrying the problems and exclusions a reader collected."""
-    return FERDataset(samples, problems=log.problems, excluded=dict(log.excluded), **kwargs)
+    """Build a FERDataset carrying the problems, exclusions and label files a reader collected."""
+    return FERDataset(samples, problems=log.problems, excluded=dict(log.excluded),
+                      files=log.files, **kwargs)

@@ -8,7 +8,7 @@ its dataset is opened.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from PIL import Image
 
 from scancci.data.base import DatasetSummary, FERDataset
+from scancci.data.labels import CLASS_NAMES
 from scancci.errors import DatasetError, unknown_name
 
 
@@ -29,19 +30,21 @@ class DatasetInfo:
     splits: tuple[str, ...]
     description: str
     eval_split: str  # the split results are reported on (test, or val where no test is public)
+    own_classes: bool = False  # reads a label set of the user's own (folder and CSV datasets)
 
 
 _READERS: dict[str, DatasetInfo] = {}
 
 
 def _register(name: str, module: str, splits: tuple[str, ...], description: str,
-              function: str | None = None, eval_split: str = "test") -> None:
+              function: str | None = None, eval_split: str = "test",
+              own_classes: bool = False) -> None:
     if name in _READERS:
         raise ValueError(f"dataset {name!r} registered twice")
     if eval_split not in splits:
         raise ValueError(f"dataset {name!r}: evaluation split {eval_split!r} not in {splits}")
     _READERS[name] = DatasetInfo(name, module, function or f"open_{module}", splits, description,
-                                 eval_split)
+                                 eval_split, own_classes)
 
 
 _register("rafdb", "rafdb", ("train", "test"), "RAF-DB basic (list_patition_label.txt)")
@@ -79,9 +82,11 @@ _register("ferplus_pose30", "subsets", ("test",), "Pose-FERPlus > 30 deg test li
 _register("ferplus_pose45", "subsets", ("test",), "Pose-FERPlus > 45 deg test list",
           "open_ferplus_subset")
 _register("folder", "folder", ("train", "val", "test", "all"),
-          "your own data: ROOT/[SPLIT/]<emotion>/*.jpg")
+          "your own data: ROOT/[SPLIT/]<class>/*.jpg (emotion words, or classes=[...])",
+          own_classes=True)
 _register("csv", "csv", ("train", "val", "test", "all"),
-          "your own data: a CSV with path and label columns (and optionally split)")
+          "your own data: a CSV with path and label columns (and optionally split)",
+          own_classes=True)
 
 
 def list_datasets() -> list[str]:
@@ -108,6 +113,7 @@ def open_dataset(
     *,
     split: str | None = None,
     num_classes: int | None = None,
+    classes: Sequence[str] | None = None,
     transform: Callable[[Image.Image], Any] | None = None,
     **options: Any,
 ) -> FERDataset:
@@ -117,6 +123,9 @@ def open_dataset(
     "all" for CK+, Oulu-CASIA, JAFFE and your own folders/CSV, "test" for FED-RO and subsets.
     `num_classes` None keeps the dataset's own 7/8-class default; `options` go to the reader
     (see docs/datasets.md, e.g. `label_mode` for FERPlus, `max_per_class` for AffectNet).
+    `classes` is a label set: on your own folders/CSV any names (the folder or label named so),
+    on the other datasets canonical names (neutral, happy, sad: the items of those classes,
+    renumbered in that order).
     """
     info = dataset_info(name)
     module = importlib.import_module(f"scancci.data.readers.{info.module}")
@@ -125,6 +134,18 @@ def open_dataset(
         options["subset"] = name.split("_", 1)[1]
     if split is not None:
         options["split"] = split
+    if classes is not None and info.own_classes:
+        return reader(root, num_classes=num_classes, classes=classes, transform=transform,
+                      **options)
+    if classes is not None:
+        unknown = [c for c in classes if c not in CLASS_NAMES]
+        if unknown:
+            raise DatasetError(
+                f"{name} labels its images with the canonical classes ({', '.join(CLASS_NAMES)})"
+                f"; {unknown} are not among them: use canonical names, or your own data as a "
+                "folder or csv dataset")
+        view = 8 if "contempt" in classes else 7
+        return reader(root, num_classes=view, transform=transform, **options).relabel(classes)
     return reader(root, num_classes=num_classes, transform=transform, **options)
 
 
@@ -151,16 +172,18 @@ def summarize_dataset(
     summaries: list[DatasetSummary] = []
     errors: list[DatasetError] = []
     for one in splits:
-        if name in ("folder", "csv") and one == "all" and summaries:
+        if info.own_classes and one == "all" and summaries:
             continue  # "all" only when the data has no split folders/column
         try:
             dataset = open_dataset(name, root, split=one, num_classes=num_classes, **options)
-        except DatasetError as err:  # e.g. a folder/csv dataset without a val split
+        except DatasetError as err:
             if split is not None:
                 raise
             errors.append(err)
-            continue
+            if not info.own_classes:  # the owners ship every split: one missing is a problem
+                summaries.append(DatasetSummary(name, str(root), one, (), {}, missing=str(err)))
+            continue  # your own folders/CSV need not have every split
         summaries.append(dataset.check() if check else dataset.summary())
-    if not summaries:
+    if not any(s.missing is None for s in summaries):
         raise errors[0]
     return summaries

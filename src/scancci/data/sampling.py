@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -48,7 +49,9 @@ def balanced_sampler(
     weights = inverse_frequency_weights(targets)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     return WeightedRandomSampler(
-        weights,
+        # cast: hinted Sequence[float], but it reads its weights with torch.as_tensor, and a
+        # float64 tensor is what it builds from a list anyway
+        cast("Sequence[float]", weights),
         num_samples=num_samples or len(weights),
         replacement=True,
         generator=generator,

@@ -19,6 +19,7 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -284,8 +285,10 @@ def render_face(p: FaceParams, *, image_size: int = 100, occluder: str | None = 
     _draw_face(draw, f, p)
     if occluder is not None:
         _draw_occluder(draw, f, p, occluder, np.random.default_rng(occluder_seed))
-    layer = layer.rotate(p.angle, resample=Image.Resampling.BILINEAR,
-                         translate=(p.shift[0] * canvas, p.shift[1] * canvas))
+    # cast: Pillow hints `translate` as ints, but rotate() puts it in an affine matrix, so
+    # fractional shifts work (and rounding them would change every synthetic face)
+    shift = cast("tuple[int, int]", (p.shift[0] * canvas, p.shift[1] * canvas))
+    layer = layer.rotate(p.angle, resample=Image.Resampling.BILINEAR, translate=shift)
     image = Image.alpha_composite(_background(p, canvas), layer).convert("RGB")
     return _light(image.reduce(2), p)
 

@@ -1,18 +1,19 @@
 """Temperature scaling (Guo et al. 2017): one scalar T fitted on the validation split.
 
-`fit_temperature` minimises the negative log-likelihood of softmax(logits / T) with LBFGS over
-log T (so T stays positive) and stores T in `model.config.temperature`, which
-`model.predict_proba` and every exported model apply. It never changes the predicted class.
+`calibrate(model, validation)` minimises the negative log-likelihood of softmax(logits / T)
+with LBFGS over log T (so T stays positive), stores T in `model.config.temperature` (which
+`model.predict_proba` and every exported model apply) and returns a `Calibration`: the
+temperature with the ECE and NLL before and after. It never changes the predicted class.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
@@ -20,18 +21,63 @@ from scancci.errors import InvalidInputError
 from scancci.evaluate.evaluate import as_model, eval_loader, inference_model, predict_logits
 from scancci.evaluate.figures import pyplot, save_figure
 from scancci.evaluate.metrics import ECE_BINS, expected_calibration_error
+from scancci.models.base import ExpressionModel
 
 T_RANGE = (0.05, 20.0)  # temperatures outside this range mean the model is not usable
 
 
-def fit_temperature_to_logits(logits: torch.Tensor, targets: torch.Tensor,
-                              max_iter: int = 200) -> float:
+@dataclass
+class Calibration:
+    """A temperature and what it does to a set of logits: ECE and NLL before (T = 1) and after."""
+
+    temperature: float
+    ece_before: float
+    ece_after: float
+    nll_before: float
+    nll_after: float
+    items: int
+    logits: torch.Tensor = field(repr=False)
+    targets: torch.Tensor = field(repr=False)
+
+    @classmethod
+    def measure(cls, logits: torch.Tensor, targets: torch.Tensor,
+                temperature: float | None = None) -> Calibration:
+        """`temperature` applied to these logits; None fits it to them first."""
+        logits = torch.as_tensor(logits, dtype=torch.float64).detach()
+        targets = torch.as_tensor(targets, dtype=torch.long)
+        if logits.ndim != 2 or len(logits) != len(targets) or len(targets) == 0:
+            raise InvalidInputError(f"logits {tuple(logits.shape)} and targets "
+                                    f"{tuple(targets.shape)} do not match")
+        t = _fit(logits, targets) if temperature is None else float(temperature)
+        ece, nll = {}, {}
+        for key, value in (("before", 1.0), ("after", t)):
+            scaled = logits / value
+            ece[key] = expected_calibration_error(torch.softmax(scaled, 1), targets)
+            nll[key] = float(F.cross_entropy(scaled, targets))
+        return cls(t, ece["before"], ece["after"], nll["before"], nll["after"], len(targets),
+                   logits.float(), targets)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The numbers, JSON-ready (without the logits)."""
+        return {"temperature": self.temperature, "ece_before": self.ece_before,
+                "ece_after": self.ece_after, "nll_before": self.nll_before,
+                "nll_after": self.nll_after, "items": self.items}
+
+    def plot(self, path: str | Path) -> Path:
+        """Reliability diagrams of these logits before (T = 1) and after scaling."""
+        t = self.temperature
+        return plot_reliability(
+            {"before (T = 1)": (torch.softmax(self.logits, 1), self.targets),
+             f"after (T = {t:.2f})": (torch.softmax(self.logits / t, 1), self.targets)}, path)
+
+    def __str__(self) -> str:
+        return (f"temperature {self.temperature:.3f} (on {self.items} items): "
+                f"ECE {100 * self.ece_before:.2f}% -> {100 * self.ece_after:.2f}%, "
+                f"NLL {self.nll_before:.3f} -> {self.nll_after:.3f}")
+
+
+def _fit(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> float:
     """The temperature minimising the NLL of softmax(logits / T) for these targets."""
-    logits = torch.as_tensor(logits, dtype=torch.float64).detach()
-    targets = torch.as_tensor(targets, dtype=torch.long)
-    if logits.ndim != 2 or len(logits) != len(targets) or len(targets) == 0:
-        raise InvalidInputError(f"logits {tuple(logits.shape)} and targets "
-                                f"{tuple(targets.shape)} do not match")
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter,
                                   line_search_fn="strong_wolfe")
@@ -50,35 +96,23 @@ def fit_temperature_to_logits(logits: torch.Tensor, targets: torch.Tensor,
     return float(min(max(temperature, T_RANGE[0]), T_RANGE[1]))
 
 
-def fit_temperature(
-    model: nn.Module,
-    loader_or_dataset: DataLoader | Dataset,
+def calibrate(
+    model: ExpressionModel,
+    validation: DataLoader | Dataset,
     *,
     device: str | torch.device = "cpu",
     batch_size: int = 64,
     progress: bool = True,
-) -> float:
-    """Fit T on a validation loader/dataset, store it in `model.config.temperature`, return it."""
-    return calibrate_on(model, loader_or_dataset, device=device, batch_size=batch_size,
-                        progress=progress)[0]
-
-
-def calibrate_on(
-    model: nn.Module,
-    loader_or_dataset: DataLoader | Dataset,
-    *,
-    device: str | torch.device = "cpu",
-    batch_size: int = 64,
-    progress: bool = True,
-) -> tuple[float, torch.Tensor, torch.Tensor]:
-    """`fit_temperature`, also returning the validation logits and targets it was fitted on."""
+) -> Calibration:
+    """Fit T on validation items (a loader or dataset the model never trained on), store it in
+    `model.config.temperature` and return the `Calibration` measured on those items."""
     model = as_model(model, device)
     runner = inference_model(model, device)
-    logits, targets = predict_logits(runner, eval_loader(model, loader_or_dataset, batch_size),
+    logits, targets = predict_logits(runner, eval_loader(model, validation, batch_size),
                                      device=device, progress=progress, desc="calibrating")
-    temperature = fit_temperature_to_logits(logits, targets)
-    model.config.temperature = temperature
-    return temperature, logits, targets
+    result = Calibration.measure(logits, targets)
+    model.config.temperature = result.temperature
+    return result
 
 
 def reliability_bins(probabilities: torch.Tensor, targets: torch.Tensor,
@@ -95,15 +129,6 @@ def reliability_bins(probabilities: torch.Tensor, targets: torch.Tensor,
     safe = counts.clamp(min=1)
     return {"edges": edges.numpy(), "confidence": (conf_sum / safe).numpy(),
             "accuracy": (acc_sum / safe).numpy(), "count": counts.numpy()}
-
-
-def plot_calibration(logits: torch.Tensor, targets: torch.Tensor, temperature: float,
-                     path: str | Path) -> Path:
-    """Reliability diagrams of the same logits before (T = 1) and after temperature scaling."""
-    return plot_reliability(
-        {"before (T = 1)": (torch.softmax(logits, 1), targets),
-         f"after (T = {temperature:.2f})": (torch.softmax(logits / temperature, 1), targets)},
-        path)
 
 
 def plot_reliability(
@@ -126,15 +151,3 @@ def plot_reliability(
                xlim=(0, 1), ylim=(0, 1))
         ax.legend(loc="upper left", fontsize=8)
     return save_figure(fig, path)
-
-
-def calibration_summary(logits: torch.Tensor, targets: torch.Tensor,
-                        temperature: float) -> dict[str, Any]:
-    """ECE and NLL before (T = 1) and after scaling by `temperature`."""
-    targets = torch.as_tensor(targets, dtype=torch.long)
-    out: dict[str, Any] = {"temperature": temperature}
-    for key, t in (("before", 1.0), ("after", temperature)):
-        scaled = logits / t
-        out[f"ece_{key}"] = expected_calibration_error(torch.softmax(scaled, 1), targets)
-        out[f"nll_{key}"] = float(F.cross_entropy(scaled, targets))
-    return out

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -16,9 +16,9 @@ from scancci.data import build_transforms
 from scancci.devices import resolve_device
 from scancci.errors import InvalidInputError
 from scancci.evaluate.metrics import ClassificationMetrics, compute_metrics
-from scancci.models import load_model
+from scancci.models import load_network
 from scancci.models.base import ExpressionModel
-from scancci.models.fast import optimize_for_inference
+from scancci.speed import optimize_for_inference
 
 
 @dataclass
@@ -41,25 +41,27 @@ class EvalReport:
                 **self.metrics.to_dict()}
 
 
-def as_model(model: nn.Module | str | Path, device: str | torch.device = "cpu") -> nn.Module:
+def as_model(model: ExpressionModel | str | Path, device: str | torch.device = "cpu"
+             ) -> ExpressionModel:
     """A model object in eval mode: a module as given, or anything `load_model` accepts."""
     device = resolve_device(device)
     if isinstance(model, (str, Path)):
-        model = load_model(model, map_location=device)
+        model = load_network(model, map_location=device)
     return model.to(device).eval()
 
 
-def inference_model(model: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
-    """What computes the logits: on the CPU a scancci model's fused fast path (an eval-only
-    copy, logits within 1e-4 of the eager model's; `optimize_for_inference`), else `model`
-    (also a copy that is already fused, in whatever precision it was made for)."""
+def inference_model(model: ExpressionModel, device: str | torch.device = "cpu"
+                    ) -> ExpressionModel:
+    """What computes the logits: on the CPU a scancci model's `optimize_for_inference` copy
+    (eval-only, logits within 1e-4 of the eager model's), else `model` (also a copy already
+    made, in whatever precision it was made for)."""
     fusable = isinstance(model, ExpressionModel) and not model.eval_only
     if fusable and resolve_device(device).type == "cpu":
         return optimize_for_inference(model)
     return model
 
 
-def eval_transform(model: nn.Module) -> Any:
+def eval_transform(model: ExpressionModel) -> Any:
     """The deterministic transform for the model's input size and normalisation: the one
     preprocessing prediction uses too (`scancci.imaging.model_input`)."""
     config = model.config
@@ -67,12 +69,19 @@ def eval_transform(model: nn.Module) -> Any:
                             std=config.std)
 
 
-def eval_loader(model: nn.Module, data: DataLoader | Dataset, batch_size: int = 64,
+@runtime_checkable
+class _Transformed(Protocol):
+    """A dataset with a `transform` attribute (scancci's, torchvision's), None or set."""
+
+    transform: Callable[..., Any] | None
+
+
+def eval_loader(model: ExpressionModel, data: DataLoader | Dataset, batch_size: int = 64,
                 num_workers: int = 0) -> DataLoader:
     """`data` as an ordered loader; a dataset without a transform gets `eval_transform`."""
     if isinstance(data, DataLoader):
         return data
-    if getattr(data, "transform", "absent") is None:
+    if isinstance(data, _Transformed) and data.transform is None:
         data.transform = eval_transform(model)
     return DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=num_workers)
 
@@ -114,7 +123,7 @@ def predict_logits(
 
 
 def evaluate_model(
-    model: nn.Module | str | Path,
+    model: ExpressionModel | str | Path,
     dataset: Dataset,
     *,
     name: str | None = None,
@@ -163,7 +172,7 @@ def split_of(dataset: Any) -> str | None:
 
 
 def evaluate_sets(
-    model: nn.Module | str | Path,
+    model: ExpressionModel | str | Path,
     datasets: Mapping[str, Dataset],
     **kwargs: Any,
 ) -> dict[str, EvalReport]:

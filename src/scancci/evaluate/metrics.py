@@ -90,16 +90,15 @@ def compute_metrics(
     for what, values in (("predictions", preds), ("targets", target)):
         if values.min() < 0 or values.max() >= num_classes:
             raise InvalidInputError(f"{what} hold class indices outside 0..{num_classes - 1}")
-    kwargs = {"num_classes": num_classes}
-    recall = MulticlassRecall(average=None, **kwargs)(preds, target)
+    recall = MulticlassRecall(num_classes, average=None)(preds, target)
     metrics = ClassificationMetrics(
         class_names=tuple(class_names),
         num_samples=len(target),
-        accuracy=float(MulticlassAccuracy(average="micro", **kwargs)(preds, target)),
-        balanced_accuracy=float(MulticlassAccuracy(average="macro", **kwargs)(preds, target)),
-        macro_f1=float(MulticlassF1Score(average="macro", **kwargs)(preds, target)),
+        accuracy=float(MulticlassAccuracy(num_classes, average="micro")(preds, target)),
+        balanced_accuracy=float(MulticlassAccuracy(num_classes, average="macro")(preds, target)),
+        macro_f1=float(MulticlassF1Score(num_classes, average="macro")(preds, target)),
         per_class_recall={n: float(r) for n, r in zip(class_names, recall, strict=True)},
-        confusion=MulticlassConfusionMatrix(**kwargs)(preds, target).numpy().astype(np.int64),
+        confusion=MulticlassConfusionMatrix(num_classes)(preds, target).numpy().astype(np.int64),
     )
     if probabilities is not None:
         metrics.ece = expected_calibration_error(probabilities, target)

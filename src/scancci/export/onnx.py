@@ -8,6 +8,7 @@ attention map, so a deployed model keeps its explanation.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from scancci.errors import InvalidInputError
 from scancci.export.inputs import ImageLike, check_batches
 from scancci.export.verify import ParityReport, compare, enforce, torch_runner
 from scancci.export.wrapper import ExportWrapper, has_attention, output_names, resolve_model
+from scancci.models.base import ExpressionModel
+from scancci.models.io import config_json
 from scancci.runtime.metadata import INPUT, write_onnx_metadata
 from scancci.runtime.onnx_backend import OnnxClassifier
 
@@ -38,9 +41,9 @@ class ExportResult:
         return f"wrote {self.path}\n{self.report}"
 
 
-def export_onnx(model: nn.Module | str | Path, path: str | Path, *,
+def export_onnx(model: ExpressionModel | str | Path, path: str | Path, *,
                 opset: int = DEFAULT_OPSET, with_attention: bool | None = None,
-                images: ImageLike | list[ImageLike] | None = None, num_random: int = 4,
+                images: ImageLike | Sequence[ImageLike] | None = None, num_random: int = 4,
                 tolerance: float = 1e-3) -> ExportResult:
     """Export `model` (module or saved model) to ONNX at `path` and verify it against PyTorch.
 
@@ -57,14 +60,15 @@ def export_onnx(model: nn.Module | str | Path, path: str | Path, *,
     _export_graph(ExportWrapper(module, with_attention=attention).eval(), path,
                   input_size=int(module.config.input_size), opset=opset, attention=attention)
     proto = onnx.load(str(path))
-    write_onnx_metadata(proto, module.config, precision="fp32", outputs=output_names(attention))
+    write_onnx_metadata(proto, config_json(module.config), precision="fp32",
+                        outputs=output_names(attention))
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
     report = verify_onnx(module, path, images=images, num_random=num_random, tolerance=tolerance)
     return ExportResult(path=path, report=report)
 
 
-def verify_onnx(model: nn.Module, path: str | Path, *, images: Any = None, num_random: int = 4,
+def verify_onnx(model: ExpressionModel, path: str | Path, *, images: Any = None, num_random: int = 4,
                 tolerance: float = 1e-3, metric: str = "logits") -> ParityReport:
     """Compare an ONNX file with its PyTorch model; delete it and raise above tolerance."""
     batches = check_batches(model.config, images, num_random=num_random)

@@ -10,7 +10,7 @@ the largest probability difference are printed, and the file is refused above to
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from scancci.errors import InvalidInputError
 from scancci.export.inputs import ImageLike, check_batches, collect_images, preprocess
 from scancci.export.onnx import ExportResult
 from scancci.export.verify import compare, enforce
+from scancci.models.io import config_json
 from scancci.runtime.metadata import INPUT, write_onnx_metadata
 from scancci.runtime.onnx_backend import OnnxClassifier
 
@@ -54,7 +55,7 @@ def int8_path(fp32_path: str | Path) -> Path:
 
 
 def quantize_onnx(fp32_path: str | Path, path: str | Path | None = None, *,
-                  images: ImageLike | list[ImageLike] | None = None, method: str = "auto",
+                  images: ImageLike | Sequence[ImageLike] | None = None, method: str = "auto",
                   num_random: int = 4, tolerance: float = INT8_TOLERANCE) -> ExportResult:
     """Write an int8 copy of the fp32 ONNX export at `path` (default `int8_path(fp32_path)`),
     metadata kept, verified."""
@@ -98,6 +99,6 @@ def _write_int8_metadata(fp32: Any, target: Path, method: str) -> None:
     """The fp32 model's config and outputs (as its open session read them), marked int8."""
     proto = onnx.load(str(target))
     outputs = [o.name for o in fp32.session.get_outputs()]
-    write_onnx_metadata(proto, fp32.config, precision="int8", outputs=outputs)
+    write_onnx_metadata(proto, config_json(fp32.config), precision="int8", outputs=outputs)
     proto.metadata_props.add(key="scancci.quantization", value=method)
     onnx.save(proto, str(target))

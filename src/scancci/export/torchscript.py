@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from scancci.errors import CheckpointError, error_detail
 from scancci.export.inputs import ImageLike, check_batches
 from scancci.export.onnx import ExportResult
 from scancci.export.verify import RunFn, compare, enforce, torch_runner
 from scancci.export.wrapper import ExportWrapper, has_attention, resolve_model
-from scancci.runtime.metadata import TORCHSCRIPT_CONFIG, config_from_dict, config_json
+from scancci.models.base import ExpressionModel
+from scancci.models.io import config_json
+from scancci.runtime.metadata import TORCHSCRIPT_CONFIG, config_from_dict
 
 
-def export_torchscript(model: nn.Module | str | Path, path: str | Path, *,
+def export_torchscript(model: ExpressionModel | str | Path, path: str | Path, *,
                        with_attention: bool | None = None,
-                       images: ImageLike | list[ImageLike] | None = None, num_random: int = 4,
+                       images: ImageLike | Sequence[ImageLike] | None = None, num_random: int = 4,
                        tolerance: float = 1e-4) -> ExportResult:
     """Trace `model` to a TorchScript archive at `path` and verify it against PyTorch.
 

@@ -7,10 +7,13 @@ itself. Plain baselines have no attention, so their graph has the logits only.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from scancci.models import load_model
+from scancci.models import load_network
+from scancci.models.base import ExpressionModel
 from scancci.models.scancci import ScanCCI
 from scancci.runtime.metadata import ATTENTION, LOGITS
 
@@ -41,8 +44,8 @@ def output_names(with_attention: bool) -> list[str]:
     return [LOGITS, ATTENTION] if with_attention else [LOGITS]
 
 
-def resolve_model(model: nn.Module | str | object) -> nn.Module:
+def resolve_model(model: ExpressionModel | str | Path) -> ExpressionModel:
     """A scancci model in eval mode: the module itself, or loaded from anything `load_model` reads."""
     if isinstance(model, nn.Module):
         return model.eval()
-    return load_model(model).eval()
+    return load_network(model).eval()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from scancci.devices import is_cpu
 from scancci.errors import InvalidInputError, ScanCCIError, unknown_name
 from scancci.faces import blazeface
 from scancci.faces.boxes import DetectedFace, iou_matrix, is_upright, turn_image, unturn_face
@@ -37,7 +38,6 @@ from scancci.faces.names import (
     ROTATIONS,
 )
 from scancci.imaging import as_rgb_array
-from scancci.sessions import is_cpu
 
 if TYPE_CHECKING:  # type hints only: CPU detection never imports torch
     import torch

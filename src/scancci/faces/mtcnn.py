@@ -43,7 +43,8 @@ class MtcnnBackend:
 def _mtcnn_faces(boxes: Any, points: Any) -> list[DetectedFace]:
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)  # x1, y1, x2, y2, score
     points = np.asarray(points, dtype=np.float32).reshape(-1, 5, 2)
-    return [DetectedFace(tuple(float(v) for v in b[:4]), p.copy(), float(b[4]))
+    return [DetectedFace((float(b[0]), float(b[1]), float(b[2]), float(b[3])), p.copy(),
+                         float(b[4]))
             for b, p in zip(boxes, points, strict=True)]
 
 

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -182,7 +183,7 @@ def _template_face(image: np.ndarray, template: str) -> DetectedFace:
 def _save(image: np.ndarray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
-    options = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
+    options: dict[str, Any] = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
     Image.fromarray(image).save(path, **options)
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scancci.devices import is_cpu
 from scancci.errors import InvalidInputError, MissingDependencyError, unknown_name
 from scancci.inference.pretrained_onnx import pretrained_onnx_classifier
 from scancci.models.zoo import list_pretrained
 from scancci.runtime.onnx_backend import OnnxClassifier
-from scancci.sessions import is_cpu
 
 if TYPE_CHECKING:  # type hints only
     import torch

@@ -12,6 +12,7 @@ original's `base_state_dict` load key for key.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +38,9 @@ class BackboneSpec:
     channels16: int  # channels of the stride-16 map (CCI branch)
 
 
-class ResNetTrunk(nn.Module):
-    """A torchvision ResNet up to layer3; forward returns (layer2 output, layer3 output).
-
-    `keep_layer4` also keeps layer4 (unused here; for the plain baselines' whole backbone)."""
+class ResNetLayers(nn.Module):
+    """A torchvision ResNet's layers up to layer3, keys as torchvision's; `keep_layer4` also
+    keeps layer4 (the plain baselines' whole backbone). Subclasses say what forward returns."""
 
     def __init__(self, depth: int, keep_layer4: bool = False) -> None:
         super().__init__()
@@ -52,10 +52,21 @@ class ResNetTrunk(nn.Module):
         expansion = 4 if depth == 50 else 1
         self.spec = BackboneSpec(128 * expansion, 256 * expansion)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(layer2 output, layer3 output): the stride-8 and stride-16 maps."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         f8 = self.layer2(self.layer1(x))  # B x 512 x 28 x 28 for ResNet-50 at 224
         return f8, self.layer3(f8)  # B x 1024 x 14 x 14
+
+
+class ResNetTrunk(ResNetLayers):
+    """A torchvision ResNet up to layer3; forward returns (layer2 output, layer3 output)."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__(depth)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.taps(x)
 
 
 class MobileNetV2Trunk(nn.Module):
@@ -77,11 +88,13 @@ class MobileNetV2Trunk(nn.Module):
         return f8, x  # B x 96 x H/16 x W/16
 
 
-TRUNKS = {"resnet50": lambda: ResNetTrunk(50), "resnet18": lambda: ResNetTrunk(18),
-          "mobilenetv2": MobileNetV2Trunk}
+Trunk = ResNetTrunk | MobileNetV2Trunk
+TRUNKS: dict[str, Callable[[], Trunk]] = {"resnet50": lambda: ResNetTrunk(50),
+                                          "resnet18": lambda: ResNetTrunk(18),
+                                          "mobilenetv2": MobileNetV2Trunk}
 
 
-def create_trunk(name: str) -> nn.Module:
+def create_trunk(name: str) -> Trunk:
     """A randomly initialised trunk by name (resnet50, resnet18, mobilenetv2)."""
     if name not in TRUNKS:
         raise unknown_name("backbone", name, TRUNKS)

@@ -36,8 +36,8 @@ class ExpressionModel(nn.Module):
     # False skips the NaN/inf scan of every input (a device -> host sync per batch); scancci's
     # trainer turns it off and checks its loss every few steps instead.
     check_values: bool = True
-    # True for the eval-only copies `optimize_for_inference` makes (fused weights, other keys):
-    # they are run, never trained or saved.
+    # True for the eval-only copies `scancci.speed.optimize_for_inference` makes (folded
+    # weights, other keys): they are run, never trained or saved.
     eval_only: bool = False
 
     def __init__(self, config: ModelConfig) -> None:

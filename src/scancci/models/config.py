@@ -16,6 +16,10 @@ from typing import Any
 from scancci.data.labels import class_names as canonical_class_names
 from scancci.errors import CheckpointError, InvalidInputError
 
+# The key a file's metadata stores a ModelConfig under (safetensors and ONNX alike); files
+# written before it was one spelling carry "scancci_config" (safetensors), still read.
+CONFIG_KEY = "scancci.config"
+
 
 def resolve_class_names(num_classes: int, class_names: Sequence[str] | None) -> tuple[str, ...]:
     """Given names (checked against num_classes), or the canonical 7/8 names, or class_0..."""
@@ -95,6 +99,9 @@ class ModelConfig:
     # models trained on box crops expect, e.g. the pretrained zoo's)
     crop_margin: float | None = None
     pretrained: str | None = None  # the zoo entry the weights came from (scancci.models.zoo)
+    # the training run's facts (scancci.evaluate.record.Provenance.to_dict()); None: saved
+    # outside a training run
+    provenance: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -105,7 +112,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        """Inverse of `to_dict`; unknown keys are ignored, missing required ones are an error."""
+        """Inverse of `to_dict`; unknown keys are ignored, missing required ones are an error
+        (configs saved with patch_layout "reference", the old name of "original", still load)."""
         required = ("arch", "num_classes", "class_names")
         missing = [k for k in required if k not in d]
         if missing:
@@ -117,6 +125,8 @@ class ModelConfig:
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
         kwargs["options"] = dict(kwargs.get("options") or {})
+        if kwargs["options"].get("patch_layout") == "reference":  # saved before the rename
+            kwargs["options"]["patch_layout"] = "original"
         config = cls(**kwargs)
         if len(config.class_names) != config.num_classes:
             raise CheckpointError(f"model config has {config.num_classes} classes but "

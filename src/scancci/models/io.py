@@ -1,9 +1,10 @@
-"""Save and load scancci models: weights as safetensors, config as JSON beside them.
+"""Save and load scancci's PyTorch networks: weights as safetensors, config as JSON beside them.
 
 `save_model(model, "out/model.safetensors")` writes that file and `out/model.json`; the config is
 also stored in the safetensors metadata, so the weights file alone is enough to rebuild the model.
-Nothing is pickled. `load_model` also accepts the .json path, the folder, or an original SCAN-CCI
-`.pth` checkpoint.
+Nothing is pickled. `load_network` reads every model file scancci supports that PyTorch runs:
+the folder, the .safetensors or .json path, an original SCAN-CCI checkpoint, a pretrained
+baseline's name. `scancci.load_model` (in `scancci.runtime.loading`) adds .onnx exports.
 """
 
 from __future__ import annotations
@@ -17,18 +18,21 @@ from safetensors.torch import save_file
 
 from scancci.errors import CheckpointError, error_detail
 from scancci.models.base import ExpressionModel
-from scancci.models.config import ModelConfig
-from scancci.models.reference import load_reference_checkpoint
-from scancci.models.registry import build_model
+from scancci.models.config import CONFIG_KEY, ModelConfig
+from scancci.models.factory import build_model
+from scancci.models.formats import MODEL_FILES, model_format, not_a_model_file, regular_file
+from scancci.models.original import load_original_checkpoint
+from scancci.models.pretrained import load_pretrained
 from scancci.models.state import load_state_strict, read_safetensors
 
 WEIGHTS_NAME = "model.safetensors"
-CONFIG_KEY = "scancci_config"
+LEGACY_CONFIG_KEY = "scancci_config"  # safetensors files saved before CONFIG_KEY
 FORMAT = "scancci-model"
 
 
 def config_json(config: ModelConfig) -> str:
-    """The config as the JSON text saved next to the weights."""
+    """The config as JSON text: next to the weights, in their metadata, and in exported
+    ONNX and TorchScript files (the one serialisation of a ModelConfig)."""
     return json.dumps({"format": FORMAT, **config.to_dict()}, indent=2)
 
 
@@ -36,7 +40,7 @@ def save_model(model: ExpressionModel, path: str | Path) -> Path:
     """Write `path` (.safetensors) and the config JSON beside it; returns the weights path."""
     path = Path(path)
     if model.eval_only:
-        raise CheckpointError("this is an optimize_for_inference() copy (eval-only, fused "
+        raise CheckpointError("this is an optimize_for_inference() copy (eval-only, folded "
                               "weights): save the model it was made from")
     if path.suffix != ".safetensors":
         raise CheckpointError(f"save_model writes a .safetensors file, got {path}: e.g. "
@@ -49,50 +53,64 @@ def save_model(model: ExpressionModel, path: str | Path) -> Path:
     return path
 
 
+def load_network(source: str | Path, map_location: str | torch.device = "cpu"
+                 ) -> ExpressionModel:
+    """The PyTorch network of a run folder, .safetensors/.json, original checkpoint
+    (.pth/.pth.tar) or pretrained baseline's name, in eval mode."""
+    kind = model_format(source)
+    if kind == "onnx":
+        raise CheckpointError(f"{source} is an ONNX export: onnxruntime runs it "
+                              "(scancci.load_model returns its classifier); PyTorch needs the "
+                              ".safetensors model it was exported from")
+    if kind == "pretrained":
+        model = load_pretrained(str(source))
+    elif kind == "original":
+        model = load_original_checkpoint(source)
+    else:
+        weights = resolve_weights_path(source)
+        state, metadata = read_safetensors(weights)
+        config = _read_config(weights, metadata)
+        model = build_model(config)
+        load_state_strict(model, state, f"{weights} ({config.arch})")
+    return model.to(map_location).eval()
 
-
-def _read_config(path: Path, metadata: dict[str, str]) -> ModelConfig:
-    text = None
-    json_path = path.with_suffix(".json")
-    if json_path.is_file():
-        text = json_path.read_text()
-    elif CONFIG_KEY in metadata:
-        text = metadata[CONFIG_KEY]
-    if text is None:
-        raise CheckpointError(f"{path} has no config: {json_path} is missing and the file carries "
-                              "none (was it written by scancci.save_model?)")
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"the config of {path} is not valid JSON: {error_detail(err)}") from err
-    if not isinstance(data, dict):
-        raise CheckpointError(f"the config of {path} is not a JSON object")
-    return ModelConfig.from_dict(data)
 
 
 def resolve_weights_path(path: str | Path) -> Path:
     """The .safetensors file meant by a folder, a .json or a .safetensors path."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist")
     if path.is_dir():
         path = path / WEIGHTS_NAME
         if not path.is_file():
-            raise CheckpointError(f"{path.parent} holds no {WEIGHTS_NAME}")
-    elif path.suffix == ".json":
+            raise CheckpointError(f"{path.parent} holds no {WEIGHTS_NAME}: expected {MODEL_FILES}")
+    elif regular_file(path).suffix == ".json":
+        _parse_config(path.read_text(errors="replace"), path)  # a JSON that is no model config
         path = path.with_suffix(".safetensors")
         if not path.is_file():
             raise CheckpointError(f"the weights {path} for this config are missing")
-    return path
+    return regular_file(path)
 
 
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> ExpressionModel:
-    """Load a saved model (weights, .json or folder) or an original .pth; eval mode."""
-    weights = resolve_weights_path(path)
-    if weights.suffix != ".safetensors":
-        return load_reference_checkpoint(weights, map_location=map_location)
-    state, metadata = read_safetensors(weights)
-    config = _read_config(weights, metadata)
-    model = build_model(config)
-    load_state_strict(model, state, f"{weights} ({config.arch})")
-    return model.to(map_location).eval()
+def _read_config(path: Path, metadata: dict[str, str]) -> ModelConfig:
+    json_path = path.with_suffix(".json")
+    if json_path.is_file():
+        return _parse_config(json_path.read_text(), json_path)
+    text = metadata.get(CONFIG_KEY, metadata.get(LEGACY_CONFIG_KEY))
+    if text is not None:
+        return _parse_config(text, path)
+    raise CheckpointError(f"{path} has no config: {json_path} is missing and the file carries "
+                          "none (was it written by scancci.save_model?)")
+
+
+def _parse_config(text: str, source: Path) -> ModelConfig:
+    """The ModelConfig in a config's JSON text; a JSON file of something else is no model."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as err:
+        if source.suffix == ".json":
+            raise not_a_model_file(source) from err
+        raise CheckpointError(f"the config of {source} is not valid JSON: {error_detail(err)}") \
+            from err
+    if not isinstance(data, dict) or (data.get("format") != FORMAT and "arch" not in data):
+        raise not_a_model_file(source)
+    return ModelConfig.from_dict(data)

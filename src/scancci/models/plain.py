@@ -6,17 +6,20 @@ return the same `ScanCCIOutput` (only `logits` is set).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torchvision
 from torch import nn
 
 from scancci.errors import unknown_name
-from scancci.models.backbones import ResNetTrunk
+from scancci.models.backbones import IMAGENET_MEAN, ResNetLayers
 from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.models.config import ModelConfig
+from scancci.models.registry import register_model
 
 
-class ResNetFeatures(ResNetTrunk):
+class ResNetFeatures(ResNetLayers):
     """torchvision ResNet without avgpool/fc (keys as torchvision's): the trunk plus layer4."""
 
     def __init__(self, depth: int) -> None:
@@ -24,7 +27,7 @@ class ResNetFeatures(ResNetTrunk):
         self.channels = 512 * (4 if depth == 50 else 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layer4(super().forward(x)[1])
+        return self.layer4(self.taps(x)[1])
 
 
 class MobileNetV2Features(nn.Module):
@@ -39,7 +42,8 @@ class MobileNetV2Features(nn.Module):
         return self.features(x)
 
 
-PLAIN_TRUNKS = {"resnet18": lambda: ResNetFeatures(18), "mobilenetv2": MobileNetV2Features}
+PLAIN_TRUNKS: dict[str, Callable[[], ResNetFeatures | MobileNetV2Features]] = {
+    "resnet18": lambda: ResNetFeatures(18), "mobilenetv2": MobileNetV2Features}
 
 
 class PlainClassifier(ExpressionModel):
@@ -66,3 +70,15 @@ class PlainClassifier(ExpressionModel):
         """A new Linear head for `num_classes`."""
         self.head = nn.Linear(self.head.in_features, num_classes).to(self.head.weight)
         self._set_classes(num_classes, class_names)
+
+
+@register_model(backbone="resnet18", mean=IMAGENET_MEAN)
+def plain_resnet18(config: ModelConfig) -> PlainClassifier:
+    """baseline: ResNet-18 + global pool + linear."""
+    return PlainClassifier(config, "resnet18")
+
+
+@register_model(backbone="mobilenetv2", mean=IMAGENET_MEAN)
+def plain_mobilenetv2(config: ModelConfig) -> PlainClassifier:
+    """baseline: MobileNetV2 + global pool + linear."""
+    return PlainClassifier(config, "mobilenetv2")

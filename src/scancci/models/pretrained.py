@@ -47,7 +47,8 @@ def build_pretrained(entry: PretrainedEntry, *, pretrained: bool = True,
 
 
 def load_pretrained(name: str, *, weights: str | Path | None = None) -> ExpressionModel:
-    """A zoo model with its shipped weights; `weights`: another copy of the same file."""
+    """A zoo model with its shipped weights (what `scancci.load_model(name)` returns);
+    `weights`: another copy of the same file."""
     return build_pretrained(get_pretrained(name), weights=weights)
 
 

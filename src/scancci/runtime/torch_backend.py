@@ -1,5 +1,5 @@
 """PyTorch as a classifier backend (`TorchClassifier`, fp32 or bf16 autocast), and loading a
-saved model onto it with the fused fast path (`torch_classifier`).
+saved model onto it with `scancci.speed.optimize_for_inference` (`torch_classifier`).
 
 It implements `scancci.runtime.classifier.Classifier`, like onnxruntime's `OnnxClassifier`.
 """
@@ -13,25 +13,25 @@ import numpy as np
 import torch
 
 from scancci.errors import InvalidInputError
-from scancci.models.fast import optimize_for_inference
-from scancci.models.io import load_model
+from scancci.models.base import ExpressionModel
+from scancci.models.io import load_network
+from scancci.speed import channels_last as to_channels_last
+from scancci.speed import optimize_for_inference
 
 
 class TorchClassifier:
     """A scancci model run by PyTorch: fp32, or bf16 autocast; channels-last memory layout."""
 
-    def __init__(self, model: torch.nn.Module, *, precision: str = "fp32",
+    def __init__(self, model: ExpressionModel, *, precision: str = "fp32",
                  device: str | torch.device = "cpu", channels_last: bool = False) -> None:
         if precision not in ("fp32", "bf16"):
             raise InvalidInputError(
                 f"the torch backend runs precision 'fp32' or 'bf16', not {precision!r}; int8 "
                 "runs on onnxruntime (backend='onnx', precision='int8')")
         self.device = torch.device(device)
-        # channels_last rewrites the weights in place: only done on a model we loaded
-        # ourselves, never on a caller's module (its tensors would turn non-contiguous).
-        layout = torch.channels_last if channels_last else torch.preserve_format
-        self.model = model.eval().to(self.device, memory_format=layout)
-        self.channels_last = channels_last
+        self.model = model.eval().to(self.device)
+        if channels_last:  # in place: only on a model we loaded ourselves, never a caller's
+            to_channels_last(self.model)
         self.config = model.config
         self.precision = precision
 
@@ -39,8 +39,6 @@ class TorchClassifier:
             ) -> tuple[np.ndarray, np.ndarray | None]:
         """Logits (B x C) and, when asked and available, attention maps (B x h x w)."""
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.precision == "bf16"):
             output = self.model(x, return_attention=attention)
@@ -64,15 +62,16 @@ class TorchClassifier:
 
 def torch_classifier(model: Any, *, precision: str = "fp32", device: str | torch.device = "cpu"
                      ) -> TorchClassifier:
-    """A TorchClassifier for a saved model path (loaded here, and on the CPU switched to the
-    fused eval-only fast path: same logits within 1e-4) or a scancci module (run as given)."""
+    """A TorchClassifier for a saved model path (loaded here and, on the CPU, turned into its
+    `optimize_for_inference` copy: same logits within 1e-4) or a scancci module (run as given)."""
     if isinstance(model, (str, Path)):
-        loaded = load_model(model, map_location="cpu")
+        loaded = load_network(model, map_location="cpu")
         if torch.device(device).type == "cpu" and precision in ("fp32", "bf16"):
             loaded = optimize_for_inference(loaded, precision=precision)
             precision = loaded.precision  # fp32 where this CPU has no native bf16
+            return TorchClassifier(loaded, precision=precision, device=device)
         return TorchClassifier(loaded, precision=precision, device=device, channels_last=True)
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+    if not isinstance(model, ExpressionModel):
         raise InvalidInputError(
             f"expected a saved model path, a scancci model or a classifier, got "
             f"{type(model).__name__}")

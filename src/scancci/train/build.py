@@ -9,12 +9,13 @@ reset. `linear_probe` trains a new classifier on the frozen network.
 from __future__ import annotations
 
 import logging
-
-from torch import nn
+from typing import Any
 
 from scancci.data import class_names
 from scancci.errors import CheckpointError, InvalidInputError
-from scancci.models import create_model, load_model
+from scancci.models import create_model, load_network
+from scancci.models.base import ExpressionModel
+from scancci.models.registry import MODELS, get_entry
 from scancci.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -33,29 +34,46 @@ def target_class_names(config: TrainConfig) -> tuple[str, ...]:
     return names
 
 
-def model_for_training(config: TrainConfig) -> nn.Module:
+def model_options(config: TrainConfig) -> tuple[dict[str, Any], list[str]]:
+    """The recipe's model options this architecture takes, and those it drops: options that
+    only other architectures have (a baseline running a SCAN-CCI recipe as it is drops
+    `local_scan`). An option no architecture has stays, so create_model names the typo."""
+    m = config.model
+    own = get_entry(m.name).options
+    others = {key for entry in MODELS.values() for key in entry.options}
+    dropped = sorted(k for k in m.options if k not in own and k in others)
+    return {k: v for k, v in m.options.items() if k not in dropped}, dropped
+
+
+def model_for_training(config: TrainConfig) -> ExpressionModel:
     """The model to train, in train mode."""
     m = config.model
     names = target_class_names(config)
     if m.init_from:
-        model = _from_checkpoint(config, names)
+        model = _from_checkpoint(config, m.init_from, names)
     else:
         if m.init_required:
             raise InvalidInputError(
                 f"recipe {config.name!r} fine-tunes an earlier model (see its YAML): pass "
                 "--init-from PATH (a run folder, model.safetensors or an original .pth), or "
                 "--set model.init_required=false to start from scratch")
+        options, dropped = model_options(config)
+        if dropped:
+            log.warning("scancci: %s has no option %s (other architectures' only): dropped; "
+                        "recipe %s runs otherwise as it is", m.name, ", ".join(dropped),
+                        config.name)
         model = create_model(m.name, num_classes=m.num_classes, class_names=list(names),
                              backbone_weights=m.backbone_weights, input_size=m.input_size,
-                             **m.options)
+                             **options)
     if m.linear_probe:
         freeze_for_linear_probe(model, names)
     return model.train()
 
 
-def _from_checkpoint(config: TrainConfig, names: tuple[str, ...]) -> nn.Module:
+def _from_checkpoint(config: TrainConfig, source: str, names: tuple[str, ...]
+                     ) -> ExpressionModel:
     m = config.model
-    model = load_model(m.init_from, map_location="cpu")
+    model = load_network(source, map_location="cpu")
     if model.config.arch != m.name:
         log.warning("fine-tuning a %s checkpoint; the recipe names %s: keeping the checkpoint's "
                     "architecture", model.config.arch, m.name)
@@ -63,14 +81,14 @@ def _from_checkpoint(config: TrainConfig, names: tuple[str, ...]) -> nn.Module:
     if have != names and not m.linear_probe:
         if not m.reset_classifier:
             raise CheckpointError(
-                f"{m.init_from} predicts {list(have)} but this run needs {list(names)}: pass "
+                f"{source} predicts {list(have)} but this run needs {list(names)}: pass "
                 "--reset-classifier to train a new classifier for your labels (the rest of the "
                 "network is kept)")
         model.reset_classifier(len(names), list(names))
     return model
 
 
-def freeze_for_linear_probe(model: nn.Module, names: tuple[str, ...]) -> None:
+def freeze_for_linear_probe(model: ExpressionModel, names: tuple[str, ...]) -> None:
     """Freeze everything, then give the model a new, trainable classifier for `names`.
 
     The classifier is what `reset_classifier` replaces, so this holds for every architecture

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from scancci.errors import CheckpointError, InvalidInputError
-from scancci.models.reference import _map_attention, _map_region, read_original_checkpoint
+from scancci.models.base import ExpressionModel
+from scancci.models.original import _map_attention, _map_region, read_original_checkpoint
 from scancci.train.config import TrainConfig
 
 HYPER = ("lr", "momentum", "weight_decay", "dampening", "nesterov")
@@ -49,7 +50,7 @@ class ParentOptimizer:
                     optimizer.state[param]["momentum_buffer"] = buffer.to(param).clone()
 
 
-def parent_optimizer(config: TrainConfig, model: nn.Module) -> ParentOptimizer | None:
+def parent_optimizer(config: TrainConfig, model: ExpressionModel) -> ParentOptimizer | None:
     """The parent's optimizer state when the recipe's original protocol carries it, else None."""
     if not (config.original_protocol and config.original.carry_optimizer):
         return None
@@ -68,7 +69,7 @@ def parent_optimizer(config: TrainConfig, model: nn.Module) -> ParentOptimizer |
         "run folder with checkpoints/best.ckpt")
 
 
-def _from_run(checkpoint: Path, model: nn.Module) -> ParentOptimizer:
+def _from_run(checkpoint: Path, model: ExpressionModel) -> ParentOptimizer:
     """A scancci parent: its SGD groups are named and ordered as this model's."""
     data = torch.load(checkpoint, map_location="cpu", weights_only=True)
     saved = data.get("optimizer_states") or [None]
@@ -92,7 +93,7 @@ def _from_run(checkpoint: Path, model: nn.Module) -> ParentOptimizer:
     return ParentOptimizer(checkpoint, hyper, momentum)
 
 
-def _from_original(path: Path, model: nn.Module) -> ParentOptimizer:
+def _from_original(path: Path, model: ExpressionModel) -> ParentOptimizer:
     """An original parent: groups base, attention, region, state indexed over their params."""
     data = read_original_checkpoint(path)
     saved = data.get("optimizer")

@@ -13,11 +13,14 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from scancci.errors import InvalidInputError, unknown_name
+
+CONFIG_FILE = "config.yaml"  # the resolved config a run folder keeps (resume reads it)
 
 
 @dataclass
@@ -84,6 +87,11 @@ class OptimSettings:
     momentum: float = 0.9
     nesterov: bool = False
     lr_decay: float = 0.95  # every lr multiplied by this after each epoch; 1.0 = constant
+    # Several processes (DDP) multiply the images per step: "none" keeps the recipe's lrs (the
+    # default: the paper's recipe as it is), "linear" scales them by global batch /
+    # reference_batch (Goyal et al. 2017), "sqrt" by its square root
+    lr_scaling: str = "none"
+    reference_batch: int = 64  # the global batch the recipe's lrs are stated for
 
 
 @dataclass
@@ -102,13 +110,17 @@ class TrainerSettings:
     epochs: int = 60
     precision: str = "auto"  # "auto" (bf16-mixed where bf16 is native), "bf16-mixed", "32-true"...
     compile: bool = False  # torch.compile the model's forward (nn.Module.compile)
-    channels_last: bool = True  # NHWC weights and batches: 1.2-1.5x faster steps on CPU
+    channels_last: bool = True  # NHWC weights and batches (scancci.speed.channels_last)
+    # glibc keeps freed memory for reuse: faster CPU steps, more resident memory until the
+    # process exits (scancci.speed.reuse_freed_memory; docs/model.md)
+    reuse_freed_memory: bool = False
     accumulate_grad_batches: int = 1
     gradient_clip_val: float | None = None
     accelerator: str = "auto"  # "cpu", "gpu", "auto"
     devices: Any = "auto"  # int, list or "auto"
     num_nodes: int = 1
     strategy: str = "auto"  # "ddp" for several GPUs or CPU processes (gloo)
+    sync_batchnorm: bool = False  # BatchNorm statistics over every process's batch (DDP)
     seed: int = 0
     deterministic: bool = False
     monitor: str = "val/acc"  # model selection metric (maximised)
@@ -119,6 +131,7 @@ class TrainerSettings:
 
 
 PROTOCOLS = ("honest", "original")
+LR_SCALING = ("none", "linear", "sqrt")
 
 
 @dataclass
@@ -144,6 +157,15 @@ class EvalSettings:
 
 
 @dataclass
+class TrackingSettings:
+    """Where the curves go besides the run folder's CSV and TensorBoard logs."""
+
+    mlflow: bool = False  # Lightning's MLFlowLogger (the `scancci[mlflow]` extra)
+    mlflow_uri: str | None = None  # None: sqlite:///<run folder>/mlflow.db
+    experiment: str | None = None  # None: the recipe's name
+
+
+@dataclass
 class TrainConfig:
     """Everything one training run needs; `to_dict()` is what the run folder stores."""
 
@@ -158,6 +180,7 @@ class TrainConfig:
     protocol: str = "honest"  # "honest" (selection on a validation carve) or "original"
     original: OriginalSettings = field(default_factory=OriginalSettings)
     evaluation: EvalSettings = field(default_factory=EvalSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
     resume: bool = False  # continue the run in run_dir from its last checkpoint
     overwrite: bool = False  # delete what run_dir holds before starting
 
@@ -173,6 +196,20 @@ class TrainConfig:
         """True when the run reproduces the authors' protocol (`protocol: original`)."""
         return self.protocol == "original"
 
+    @property
+    def selection_stage(self) -> str:
+        """The name the selection split's metrics carry: "val", or "test" under the original
+        protocol (it selects on the test split, and its curves say so)."""
+        return "test" if self.original_protocol else "val"
+
+    @property
+    def monitor(self) -> str:
+        """`trainer.monitor` on the split selection really uses (val/acc -> test/acc under the
+        original protocol)."""
+        stage, _, metric = self.trainer.monitor.partition("/")
+        return f"{self.selection_stage}/{metric}" if stage == "val" and metric else \
+            self.trainer.monitor
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a (partial) dict over the defaults; unknown keys raise."""
@@ -183,6 +220,8 @@ class TrainConfig:
         config = _build(cls, data, "")
         if config.protocol not in PROTOCOLS:
             raise unknown_name("protocol", str(config.protocol), PROTOCOLS)
+        if config.optim.lr_scaling not in LR_SCALING:
+            raise unknown_name("optim.lr_scaling", str(config.optim.lr_scaling), LR_SCALING)
         return config
 
     def for_protocol(self, overrides: list[str] | None = None) -> TrainConfig:
@@ -276,7 +315,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return _convert(inner[0], value, path) if len(inner) == 1 else value
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # a class, not an instance
         return value if isinstance(value, hint) else _build(hint, value, path)
     if origin is list:
         if not isinstance(value, list):
@@ -293,3 +332,16 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         raise InvalidInputError(
             f"config key {path!r} must be {hint.__name__}, got {value!r}")
     return value
+
+
+@dataclass
+class DemoSettings:
+    """`scancci demo`: sizes chosen so the whole demo fits in about 10 minutes on 2 CPU cores."""
+
+    out: Path = Path("demo-output")
+    train_per_class: int = 200
+    test_per_class: int = 60
+    epochs: int = 8
+    input_size: int = 112
+    seed: int = 0
+    progress: bool = True

@@ -19,7 +19,8 @@ import lightning as L
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
-from scancci.data import CLASS_NAMES, build_transforms, class_names, open_dataset, stratified_split
+from scancci.data import FERDataset, build_transforms, class_names, open_dataset, stratified_split
+from scancci.devices import uses_gpu
 from scancci.errors import DatasetError
 from scancci.train.config import DataSource, TrainConfig
 from scancci.train.sampling import EpochSampler
@@ -28,31 +29,15 @@ log = logging.getLogger(__name__)
 
 
 class TransformedSubset(Dataset):
-    """Items `indices` of a dataset returning PIL images, with a transform of its own.
-
-    `remap` (canonical label -> index in the user's label set) relabels the items; `targets`
-    are the base dataset's labels (before remapping).
-    """
+    """Items `indices` of a dataset returning PIL images, with a transform of its own;
+    `targets` are the base dataset's labels."""
 
     def __init__(self, base: Dataset, indices: Sequence[int], transform: Callable[..., Any],
-                 targets: Sequence[int], remap: dict[int, int] | None = None,
-                 classes: Sequence[str] | None = None) -> None:
+                 targets: Sequence[int], classes: Sequence[str] | None = None) -> None:
         self.base, self.indices, self.transform = base, list(indices), transform
-        self.remap = remap
-        self.targets = [self._label(targets[i]) for i in self.indices]
+        self.targets = [targets[i] for i in self.indices]
         if classes is not None:
             self.classes = tuple(classes)
-
-    def _label(self, target: Any) -> Any:
-        if self.remap is None:
-            return target
-        if not isinstance(target, int):
-            raise DatasetError("soft labels cannot be restricted to a custom label set")
-        return self.remap[target]
-
-    def _item(self, index: int) -> tuple[Any, Any]:
-        image, target = self.base[self.indices[index]]
-        return image, self._label(target)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -63,54 +48,31 @@ class TransformedSubset(Dataset):
             index, seed = key
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)  # seeds label draws (soft label modes) and augmentation
-                image, target = self._item(index)
+                image, target = self.base[self.indices[index]]
                 return self.transform(image), target
-        image, target = self._item(key)
+        image, target = self.base[self.indices[key]]
         return self.transform(image), target
 
 
-def label_space(config: TrainConfig) -> tuple[int, dict[int, int] | None]:
-    """Classes to open the data with, and canonical -> user index when a label set is given.
-
-    Readers speak the canonical 7/8-class space; a user label set (`model.class_names`, e.g.
-    neutral, happy, sad) keeps the items of those classes, renumbered in the user's order.
-    """
+def own_classes(config: TrainConfig) -> tuple[str, ...] | None:
+    """The run's label set when it is not the canonical 7/8 classes (neutral, happy, sad; or
+    a folder dataset's no_pain, mild_pain, severe_pain), else None."""
     names = config.model.class_names
     if not names or (config.model.num_classes in (7, 8)
                      and tuple(names) == class_names(config.model.num_classes)):
-        return config.model.num_classes, None
-    unknown = [n for n in names if n not in CLASS_NAMES]
-    if unknown:
-        raise DatasetError(f"class names {unknown} are not canonical; valid: "
-                           f"{', '.join(CLASS_NAMES)} (datasets map their labels to these)")
-    return (8 if "contempt" in names else 7), {CLASS_NAMES.index(n): i
-                                                 for i, n in enumerate(names)}
+        return None
+    return tuple(names)
 
 
-def restrict(dataset: Any, transform: Callable[..., Any], config: TrainConfig) -> Any:
-    """The dataset with `transform`, restricted and relabelled to the user's label set."""
-    _, remap = label_space(config)
-    if remap is None:
-        dataset.transform = transform
-        return dataset
-    dataset.transform = None
-    keep = [i for i, t in enumerate(dataset.targets) if t in remap]
-    dropped = len(dataset.targets) - len(keep)
-    if dropped:
-        log.info("%s (%s): %d items of classes outside %s left out", dataset.name,
-                 dataset.split, dropped, config.model.class_names)
-    return TransformedSubset(dataset, keep, transform, dataset.targets, remap,
-                             config.model.class_names)
+def table_label(role: str, source: DataSource) -> str:
+    """The name a source's row carries in tables: its own name, "test" for an unnamed test
+    source, else its dataset."""
+    return source.name or ("test" if role == "test" else source.dataset)
 
 
-def uses_gpu(accelerator: str) -> bool:
-    """True when `trainer.accelerator` means CUDA devices ("auto" where one is visible)."""
-    wanted = str(accelerator).lower()
-    return wanted in ("gpu", "cuda") or (wanted == "auto" and torch.cuda.is_available())
-
-
-def _identity(image: Any) -> Any:
-    return image
+def _first_problem(dataset: Any) -> str:
+    problems = getattr(dataset, "problems", [])
+    return f"; first problem: {problems[0]}" if problems else ""
 
 
 def source_root(config: TrainConfig, source: DataSource) -> Path | None:
@@ -125,7 +87,7 @@ def source_root(config: TrainConfig, source: DataSource) -> Path | None:
 
 
 def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = None,
-                transform: Callable[..., Any] | None = None):
+                transform: Callable[..., Any] | None = None) -> FERDataset:
     """Open one source with the model's number of classes; missing roots -> DatasetError."""
     root = source_root(config, source)
     key = source.root or source.dataset.split("_")[0]
@@ -143,39 +105,37 @@ def open_source(config: TrainConfig, source: DataSource, *, fold: int | None = N
         options.setdefault("fold_scheme", config.data.fold_scheme)
         if config.data.fold_lists is not None:
             options.setdefault("fold_lists", config.data.fold_lists)
-    dataset = open_dataset(source.dataset, root, split=source.split,
-                           num_classes=label_space(config)[0], **options)
-    return restrict(dataset, transform, config) if transform is not None else dataset
-
-
-def _report_problems(dataset: Any) -> None:
-    problems = getattr(dataset, "problems", [])
-    if problems:
-        log.warning("%s (%s): %d unusable entries skipped; `scancci data check` lists them",
-                    getattr(dataset, "name", "dataset"), getattr(dataset, "split", ""),
-                    len(problems))
+    names = own_classes(config)
+    dataset = open_dataset(source.dataset, root, split=source.split, classes=names,
+                           num_classes=None if names else config.model.num_classes, **options)
+    if transform is not None:
+        dataset.transform = transform
+    return dataset
 
 
 @dataclass
 class Splits:
     """The data splits, the robustness subsets (by table label) and the training class counts."""
 
-    train: Dataset
-    val: Dataset
-    test: Dataset | None
+    train: TransformedSubset
+    val: TransformedSubset | FERDataset
+    test: FERDataset | None
     class_counts: list[int]
-    subsets: dict[str, Dataset]
+    subsets: dict[str, FERDataset]
 
 
 class FERDataModule(L.LightningDataModule):
     """Train / val / test loaders for one TrainConfig (and one fold of k-fold recipes)."""
 
     def __init__(self, config: TrainConfig, *, input_size: int, mean: Sequence[float],
-                 std: Sequence[float], fold: int | None = None) -> None:
+                 std: Sequence[float], fold: int | None = None, evaluation: bool = True) -> None:
         super().__init__()
-        self.config, self.fold = config, fold
+        self.config, self.fold, self.evaluation = config, fold, evaluation
         self.input_size, self.mean, self.std = input_size, tuple(mean), tuple(std)
         self.splits: Splits | None = None
+        # (role, source, dataset as opened) of every source read, and the subsets skipped
+        self.opened: list[tuple[str, DataSource, Any]] = []
+        self.skipped: dict[str, str] = {}
 
     def transforms(self, train: bool) -> Callable[..., Any]:
         augment = self.config.data.augment if train else {}
@@ -193,41 +153,47 @@ class FERDataModule(L.LightningDataModule):
         self.prepare()
 
     def _open_all(self, eval_tf: Callable[..., Any]) -> tuple[list[Any], Any, Any, dict[str, Any]]:
-        """Every source the run will read (train, val, test, subsets), opened before the first
-        epoch; what is missing is reported at once, in one message."""
+        """Every source the run will read (train, val, test, subsets; with `evaluation` False
+        only what selection needs), opened before the first epoch; what is missing is
+        reported at once, in one message, and an optional subset that is absent is said."""
         config, data = self.config, self.config.data
         missing: list[str] = []
 
         def attempt(role: str, source: DataSource, **kwargs: Any) -> Any:
             try:
-                return open_source(config, source, fold=self.fold, **kwargs)
+                dataset = open_source(config, source, fold=self.fold, **kwargs)
             except DatasetError as err:
                 if source.optional:
-                    log.info("skipping %s: %s", source.label, err)
+                    self.skipped[source.label] = str(err)
                 else:
                     missing.append(f"{role} {source.label!r}: {err}")
                 return None
+            if role == "subset" and not len(dataset):
+                self.skipped[source.label] = "no usable images"
+                return None
+            self.opened.append((role, source, dataset))
+            return dataset
 
+        test_needed = self.evaluation or config.original_protocol
         parts = [attempt("train", s) for s in data.train]
         val = attempt("val", data.val, transform=eval_tf) if data.val is not None else None
-        test = attempt("test", data.test, transform=eval_tf) if data.test is not None else None
-        subsets = {s.label: attempt("subset", s, transform=eval_tf) for s in data.subsets}
+        test = (attempt("test", data.test, transform=eval_tf)
+                if data.test is not None and test_needed else None)
+        subsets = {s.label: attempt("subset", s, transform=eval_tf)
+                   for s in (data.subsets if self.evaluation else [])}
         if missing:
             raise DatasetError(f"recipe {config.name!r} cannot start (nothing was trained): "
                                + "; ".join(missing))
-        return parts, val, test, {k: v for k, v in subsets.items() if v is not None and len(v)}
+        return parts, val, test, {k: v for k, v in subsets.items() if v is not None}
 
     def _open(self) -> Splits:
         config, data = self.config, self.config.data
         train_tf, eval_tf = self.transforms(True), self.transforms(False)
         parts, val, test, subsets = self._open_all(eval_tf)
         for part in parts:
-            _report_problems(part)
             if len(part) == 0:
-                raise DatasetError(f"{part.name} ({part.split}) holds no usable images")
-        _, remap = label_space(config)
-        if remap is not None:  # keep and renumber the user's classes; PIL images for now
-            parts = [restrict(part, _identity, config) for part in parts]
+                raise DatasetError(f"{part.name} ({part.split}) holds no usable images"
+                                   + _first_problem(part))
         train_all = parts[0] if len(parts) == 1 else ConcatDataset(parts)
         targets = [t for part in parts for t in part.targets]
         outside = sorted({t for t in targets if not 0 <= t < config.model.num_classes})
@@ -246,15 +212,15 @@ class FERDataModule(L.LightningDataModule):
         else:
             train_idx, val_idx = stratified_split(targets, data.val_fraction,
                                                   seed=config.trainer.seed)
-            val = TransformedSubset(train_all, val_idx, eval_tf, targets)
-        train = TransformedSubset(train_all, train_idx, train_tf, targets)
+            val = TransformedSubset(train_all, val_idx, eval_tf, targets, parts[0].classes)
+        train = TransformedSubset(train_all, train_idx, train_tf, targets, parts[0].classes)
         if len(train) == 0:
             raise DatasetError(f"recipe {config.name!r}: no training items left")
         counts = torch.bincount(torch.as_tensor(train.targets),
                                 minlength=config.model.num_classes).tolist()
         return Splits(train, val, test, counts, subsets)
 
-    def _loader(self, dataset: Dataset, *, train: bool) -> DataLoader:
+    def _loader(self, dataset: TransformedSubset | FERDataset, *, train: bool) -> DataLoader:
         data = self.config.data
         batch = data.batch_size if train else (data.eval_batch_size or data.batch_size)
         sampler = None
@@ -266,7 +232,8 @@ class FERDataModule(L.LightningDataModule):
         drop_last = train and len(dataset) > batch and not self.config.original_protocol
         return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False,
                           num_workers=data.num_workers, persistent_workers=data.num_workers > 0,
-                          drop_last=drop_last, pin_memory=uses_gpu(self.config.trainer.accelerator))
+                          drop_last=drop_last,
+                          pin_memory=uses_gpu(self.config.trainer.accelerator))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.prepare().train, train=True)

@@ -18,8 +18,10 @@ from scancci.data import generate_demo_dataset, open_dataset
 from scancci.evaluate.evaluate import eval_transform
 from scancci.evaluate.figures import pyplot, save_figure
 from scancci.evaluate.metrics import ClassificationMetrics
-from scancci.models import load_model
-from scancci.train.fit import RunResult, fit
+from scancci.models import load_network
+from scancci.train.config import DemoSettings
+from scancci.train.final import RunResult
+from scancci.train.fitting import fit
 from scancci.train.recipes import load_recipe
 
 # label -> (architecture, overrides). Same data, epochs, augmentation and trunk learning rate;
@@ -29,18 +31,6 @@ MODELS = {"SCAN-CCI (MobileNetV2)": ("scancci_mobilenetv2", []),
           "plain MobileNetV2 (baseline)": ("plain_mobilenetv2", ["optim.head_lr=0.01"])}
 SETS = ("clean", "occluded", "masked")
 
-
-@dataclass
-class DemoSettings:
-    """Sizes chosen so the whole demo fits in about 10 minutes on 2 CPU cores."""
-
-    out: Path = Path("demo-output")
-    train_per_class: int = 200
-    test_per_class: int = 60
-    epochs: int = 8
-    input_size: int = 112
-    seed: int = 0
-    progress: bool = True
 
 
 @dataclass
@@ -70,7 +60,7 @@ def run_demo(settings: DemoSettings | None = None) -> DemoResult:
             f"data.roots.masked={paths['masked']}", f"run_dir={run_dir}",
             f"overwrite={str(run_dir.exists()).lower()}", *extra])
         runs[label] = fit(config)
-    overlay = plot_attention_overlays(runs["SCAN-CCI (MobileNetV2)"].model_path, paths,
+    overlay = plot_attention_overlays(runs["SCAN-CCI (MobileNetV2)"].run_dir, paths,
                                       out / "attention.png")
     result = DemoResult(out / "report.md", runs, time.perf_counter() - start)
     result.report.write_text(demo_report(result, overlay, s))
@@ -126,11 +116,11 @@ def demo_report(result: DemoResult, overlay: Path, s: DemoSettings) -> str:
     return "\n".join(lines)
 
 
-def plot_attention_overlays(model_path: Path | None, paths: dict[str, Path], out: Path,
+def plot_attention_overlays(run_dir: Path, paths: dict[str, Path], out: Path,
                             per_set: int = 4) -> Path:
     """A grid: rows = clean / occluded / masked, the same faces, attention heat map on top."""
     plt = pyplot()
-    model = load_model(model_path)
+    model = load_network(run_dir)
     transform = eval_transform(model)
     fig, axes = plt.subplots(len(SETS), per_set, figsize=(2.2 * per_set, 2.3 * len(SETS)),
                              squeeze=False)

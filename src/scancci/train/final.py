@@ -1,34 +1,72 @@
 """After training: calibrate on validation, save the model, evaluate the test split once.
 
 The test split and the robustness subsets (occlusion, pose, masked) are evaluated here, a
-single time, with the model selected on validation; the run folder gets eval/results.json,
-confusion matrices, a reliability diagram and report.md.
+single time, with the model selected on validation; the run folder gets eval/results.json (the
+run's record), confusion matrices, a reliability diagram and report.md, all rendered from the
+record (`scancci.evaluate.report`).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-import torch
-from torch import nn
-
-from scancci.evaluate import evaluate_sets, fit_temperature
-from scancci.evaluate.calibration import calibration_summary, plot_calibration
-from scancci.evaluate.report import _slug, metrics_table, recall_table, write_results
+from scancci.devices import accelerator_device
+from scancci.evaluate import Calibration, calibrate, evaluate_sets
+from scancci.evaluate.metrics import ClassificationMetrics
+from scancci.evaluate.record import Provenance, RunRecord, write_record
+from scancci.evaluate.report import aggregate_table, metrics_table, run_report
 from scancci.models import save_model
+from scancci.models.base import ExpressionModel
 from scancci.models.io import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
-from scancci.train.datamodule import FERDataModule, uses_gpu
-
-if TYPE_CHECKING:
-    from scancci.train.fit import RunResult
+from scancci.train.datamodule import FERDataModule, table_label
 
 log = logging.getLogger(__name__)
+REPORT_FILE = "report.md"
 
 
-def _device(config: TrainConfig) -> str:
-    return "cuda" if uses_gpu(config.trainer.accelerator) and torch.cuda.is_available() else "cpu"
+@dataclass
+class RunResult:
+    """What a finished run left behind (paths) and its record (provenance, one-time results)."""
+
+    run_dir: Path
+    record: RunRecord
+    model_path: Path | None = None
+    best_checkpoint: Path | None = None
+    folds: list[RunResult] = field(default_factory=list)
+    primary: bool = True  # False in the extra DDP processes (they hold no results)
+
+    @property
+    def results(self) -> dict[str, ClassificationMetrics]:
+        return self.record.results
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        return self.record.calibration
+
+    @property
+    def best_score(self) -> float | None:
+        return self.record.best_score
+
+    @property
+    def provenance(self) -> Provenance | None:
+        return self.record.provenance
+
+    def summary(self) -> str:
+        """A few printable lines: where things are and the headline numbers."""
+        lines = [f"run folder: {self.run_dir}"]
+        if self.model_path:
+            lines.append(f"model:      {self.model_path}")
+        if self.best_score is not None:
+            lines.append(f"selected on {self.record.monitor} = {100 * self.best_score:.2f}")
+        if self.folds:
+            lines.append(aggregate_table([f.results for f in self.folds]))
+        elif self.results:
+            lines.append(metrics_table(self.results))
+        return "\n".join(lines)
 
 
 def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
@@ -36,81 +74,39 @@ def eval_sets(config: TrainConfig, datamodule: FERDataModule) -> dict[str, Any]:
     splits = datamodule.prepare()
     sets: dict[str, Any] = {}
     if splits.test is not None and config.data.test is not None:
-        sets[config.data.test.name or "test"] = splits.test
+        sets[table_label("test", config.data.test)] = splits.test
     return {**sets, **splits.subsets}
 
 
-def finish_run(config: TrainConfig, model: nn.Module, datamodule: FERDataModule,
-               result: RunResult) -> RunResult:
-    """Calibrate, save, evaluate once and write the reports; fills `result`."""
-    run_dir = result.run_dir
-    device = _device(config)
+def finish_run(config: TrainConfig, model: ExpressionModel, datamodule: FERDataModule, *,
+               run_dir: Path, provenance: Provenance, selection: dict[str, Any],
+               best_checkpoint: Path | None) -> RunResult:
+    """Calibrate, save (with the provenance in model.json), evaluate once, write the record and
+    report.md; `selection` holds the monitor, best_score and epochs of the training."""
+    device = accelerator_device(config.trainer.accelerator)
     model = model.to(device).eval()
     progress = config.trainer.progress
     batch = config.data.eval_batch_size or config.data.batch_size
+    fitted = None
     if config.evaluation.calibrate:
-        fit_temperature(model, datamodule.val_dataloader(), device=device, progress=progress)
-    result.model_path = run_dir / WEIGHTS_NAME
-    save_model(model.cpu(), result.model_path)
+        fitted = calibrate(model, datamodule.val_dataloader(), device=device, progress=progress)
+    model.config.provenance = provenance.to_dict()
+    model_path = run_dir / WEIGHTS_NAME
+    save_model(model.cpu(), model_path)
     model.to(device)
     reports = evaluate_sets(model, eval_sets(config, datamodule), batch_size=batch, device=device,
                             tta_flip=config.evaluation.tta_flip, progress=progress,
                             num_workers=config.data.num_workers)
-    result.results = {name: r.metrics for name, r in reports.items()}
-    extra: dict[str, Any] = {"recipe": config.name, "monitor": result.monitor,
-                             "best_score": result.best_score, "epochs": result.epochs,
-                             "model": str(result.model_path)}
-    if reports and config.evaluation.calibrate:
+    record = RunRecord(str(run_dir), {name: r.metrics for name, r in reports.items()},
+                       provenance=provenance, model=str(model_path),
+                       tta_flip=config.evaluation.tta_flip, **selection)
+    if reports and fitted is not None:
         first = next(iter(reports.values()))
-        temperature = float(model.config.temperature)
-        result.calibration = {"set": first.name, **calibration_summary(
-            first.logits, first.targets, temperature)}
-        extra["calibration"] = result.calibration
-        plot_calibration(first.logits, first.targets, temperature,
-                         run_dir / "eval" / "reliability.png")
+        shown = Calibration.measure(first.logits, first.targets, fitted.temperature)
+        record.calibration = {"set": first.name, **shown.to_dict(),
+                              "fitted_on_items": fitted.items}
+        shown.plot(run_dir / "eval" / "reliability.png")
     if reports:
-        write_results(result.results, run_dir / "eval", extra=extra)
-    (run_dir / "report.md").write_text(run_report(config, result))
-    return result
-
-
-def protocol_line(config: TrainConfig) -> str:
-    """What a report's first line says about how the numbers were obtained."""
-    if config.original_protocol:
-        return (f"protocol: original, as {config.original.script}: trained on all training "
-                "data, epoch selected and temperature fitted on the TEST split, BatchNorm in "
-                "eval mode from epoch 2")
-    return "protocol: honest: epoch selected on validation, test evaluated once"
-
-
-def run_report(config: TrainConfig, result: RunResult, paper: dict[str, float] | None = None,
-               title: str | None = None) -> str:
-    """Markdown report of one run: protocol, the one-time test table, calibration, plots."""
-    lines = [f"# {title or config.name} ({protocol_line(config)})", "", config.description, "",
-             f"- model: `{config.model.name}` ({config.model.num_classes} classes), "
-             f"input {config.model.input_size} px",
-             f"- epochs: {result.epochs}; selected on `{result.monitor}`"
-             + (f" = {100 * result.best_score:.2f}%" if result.best_score is not None else ""),
-             "- selection and calibration split: " + (
-                 "TEST (protocol original, as the authors' scripts: the test numbers are "
-                 "optimistic)" if config.original_protocol else
-                 "validation carved from train (stratified, seeded)" if config.data.val is None
-                 else "the recipe's val split"),
-             f"- flip test-time augmentation: {'yes' if config.evaluation.tta_flip else 'no'}",
-             ""]
-    if result.results:
-        lines += ["## Test (evaluated once, after training)", "",
-                  metrics_table(result.results, paper), "", "Per-class recall (%):", "",
-                  recall_table(result.results), ""]
-        for name in result.results:
-            lines.append(f"![confusion {name}](eval/confusion_{_slug(name)}.png)")
-        lines.append("")
-    if result.calibration:
-        c = result.calibration
-        lines += ["## Calibration", "",
-                  f"Temperature fitted on the {'TEST' if config.original_protocol else 'validation'}"
-                  f" split: T = {c['temperature']:.3f}. "
-                  f"On {c['set']}: ECE {100 * c['ece_before']:.2f}% -> {100 * c['ece_after']:.2f}%"
-                  f", NLL {c['nll_before']:.3f} -> {c['nll_after']:.3f}.", "",
-                  "![reliability](eval/reliability.png)", ""]
-    return "\n".join(lines)
+        write_record(record, run_dir / "eval")
+    (run_dir / REPORT_FILE).write_text(run_report(record))
+    return RunResult(run_dir, record, model_path=model_path, best_checkpoint=best_checkpoint)

@@ -12,16 +12,18 @@ are logged without an all-reduce; epoch values and torchmetrics sync once per ep
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from scancci.errors import ScanCCIError
 from scancci.models import scancci_loss
+from scancci.models.base import ExpressionModel
 from scancci.train.config import TrainConfig
 
 STAGES = ("train", "val", "test")
@@ -34,7 +36,7 @@ class TrainingDivergedError(ScanCCIError):
 def _stage_metrics(num_classes: int, stage: str) -> MetricCollection:
     # validate_args=False: torchmetrics' per-update range checks are host syncs; labels were
     # checked when the data was opened and predictions are argmaxes
-    kwargs = {"num_classes": num_classes, "validate_args": False}
+    kwargs: dict[str, Any] = {"num_classes": num_classes, "validate_args": False}
     return MetricCollection(
         {"acc": MulticlassAccuracy(average="micro", **kwargs),
          "bacc": MulticlassAccuracy(average="macro", **kwargs),
@@ -43,8 +45,10 @@ def _stage_metrics(num_classes: int, stage: str) -> MetricCollection:
     )
 
 
-def optimizer_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
-    """SGD parameter groups: trunk at trunk_lr, every other group (attention, cci) at head_lr.
+def optimizer_groups(model: ExpressionModel, config: TrainConfig, lr_scale: float = 1.0
+                     ) -> list[dict[str, Any]]:
+    """SGD parameter groups: trunk at trunk_lr, every other group (attention, cci) at head_lr,
+    both times `lr_scale` (the `optim.lr_scaling` rule for several processes).
 
     Frozen parameters (linear probe) are left out; weight decay applies to every group, as
     in the original.
@@ -54,26 +58,41 @@ def optimizer_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, An
         trainable = [p for p in params if p.requires_grad]
         if trainable:
             lr = config.optim.trunk_lr if name == "trunk" else config.optim.head_lr
-            groups.append({"params": trainable, "lr": lr, "name": name})
+            groups.append({"params": trainable, "lr": lr * lr_scale, "name": name})
     if not groups:
         raise ScanCCIError("the model has no trainable parameters")
     return groups
 
 
 class ScanCCIModule(L.LightningModule):
-    """Training wrapper of a scancci model (SCAN-CCI or a plain baseline)."""
+    """Training wrapper of a scancci model (SCAN-CCI or a plain baseline).
 
-    def __init__(self, model: nn.Module, config: TrainConfig,
+    The selection split's metrics are named after what it is: `val/*`, or `test/*` under the
+    original protocol (which selects on the test split). `hparams` (the run's provenance,
+    flattened) reach every logger.
+    """
+
+    # buffers (registered in __init__), declared for the type checker: nn.Module's
+    # __getattr__ would otherwise type them `Tensor | Module`
+    class_weights: torch.Tensor | None
+    nonfinite_steps: torch.Tensor
+
+    def __init__(self, model: ExpressionModel, config: TrainConfig,
                  class_weights: torch.Tensor | None = None,
-                 parent_optimizer: Any | None = None) -> None:
+                 parent_optimizer: Any | None = None, lr_scale: float = 1.0,
+                 hparams: dict[str, Any] | None = None) -> None:
         super().__init__()
+        if hparams:
+            self.save_hyperparameters(hparams)
         self.model = model
         self.config = config
+        self.lr_scale = lr_scale
         self.parent_optimizer = parent_optimizer  # carry.ParentOptimizer (protocol original)
         self.register_buffer("class_weights", class_weights, persistent=False)
         self.register_buffer("nonfinite_steps", torch.zeros((), dtype=torch.long),
                              persistent=False)
-        self._first_unchecked = 0  # first batch index since the last finite-loss check
+        # first batch index since the last finite-loss check (inf: see _check_finite)
+        self._first_unchecked: int | float = 0
         num_classes = model.config.num_classes
         # keys "train_metrics"...: ModuleDict keys may not shadow nn.Module.train
         self.metrics = nn.ModuleDict({f"{s}_metrics": _stage_metrics(num_classes, s) for s in STAGES})
@@ -91,7 +110,7 @@ class ScanCCIModule(L.LightningModule):
                             region_weight=loss_cfg.region_weight, class_weights=self.class_weights,
                             label_smoothing=loss_cfg.label_smoothing, check=False)
         hard = targets.argmax(dim=1) if targets.ndim == 2 else targets  # soft labels -> argmax
-        metrics = self.metrics[f"{stage}_metrics"]
+        metrics = self._metrics(stage)
         metrics.update(output.logits.detach().float(), hard)
         if stage == "train":  # this process's value, logged every N steps: no all-reduce
             self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False,
@@ -103,6 +122,16 @@ class ScanCCIModule(L.LightningModule):
                       batch_size=len(images))
         return loss
 
+    def _metrics(self, stage: str) -> MetricCollection:
+        # cast: ModuleDict is not generic, its items are typed nn.Module
+        return cast(MetricCollection, self.metrics[f"{stage}_metrics"])
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """The optimizer's groups (configure_optimizers returns exactly one optimizer)."""
+        optimizer = self.optimizers()
+        assert not isinstance(optimizer, list), "configure_optimizers returns one optimizer"
+        return optimizer.param_groups
+
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         loss = self._step(batch, "train")
         self.nonfinite_steps += (~torch.isfinite(loss.detach())).long()  # stays on the device
@@ -110,12 +139,12 @@ class ScanCCIModule(L.LightningModule):
             self._check_finite(batch_idx)
         return loss
 
-    def _check_finite(self, batch_idx: int) -> None:
+    def _check_finite(self, batch_idx: int | float) -> None:  # inf: a loader without a length
         """Stop when a loss since the last check was NaN or infinite (one host sync)."""
         first, self._first_unchecked = self._first_unchecked, batch_idx + 1
         if not int(self.nonfinite_steps):
             return
-        lrs = ", ".join(f"{g['name']} {g['lr']:.2g}" for g in self.optimizers().param_groups)
+        lrs = ", ".join(f"{g['name']} {g['lr']:.2g}" for g in self._param_groups())
         raise TrainingDivergedError(
             f"the training loss became nan or infinite at epoch {self.current_epoch}, in batches "
             f"{first}-{batch_idx} (learning rates: {lrs}). Lower optim.head_lr / "
@@ -133,14 +162,14 @@ class ScanCCIModule(L.LightningModule):
         self.model.check_values = True
 
     def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "val")
+        return self._step(batch, self.config.selection_stage)
 
     def test_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "test")
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         optim = self.config.optim
-        optimizer = torch.optim.SGD(optimizer_groups(self.model, self.config),
+        optimizer = torch.optim.SGD(optimizer_groups(self.model, self.config, self.lr_scale),
                                     momentum=optim.momentum, nesterov=optim.nesterov,
                                     weight_decay=optim.weight_decay)
         if self.parent_optimizer is not None:  # the original's fine-tuning: the parent's lrs,
@@ -160,7 +189,7 @@ class ScanCCIModule(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._fix_train_mode()
-        for group in self.optimizers().param_groups:
+        for group in self._param_groups():
             self.log(f"lr/{group['name']}", group["lr"], on_step=False, on_epoch=True,
                      sync_dist=True)
 

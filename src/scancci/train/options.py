@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from scancci.errors import InvalidInputError
-from scancci.train.config import TrainConfig
+from scancci.train.config import CONFIG_FILE, TrainConfig
 from scancci.train.recipes import load_recipe
 
 # flag dest -> config key
@@ -22,28 +22,35 @@ FLAG_KEYS = {
     "workers": "data.num_workers", "init_from": "model.init_from",
     "backbone_weights": "model.backbone_weights", "model": "model.name",
     "input_size": "model.input_size", "protocol": "protocol",
+    "lr_scaling": "optim.lr_scaling",
 }
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool = True) -> None:
     """The flags of `scancci train` (reproduce takes the recipe as a positional argument)."""
     if recipe_flag:
-        which = parser.add_mutually_exclusive_group(required=True)
+        which = parser.add_mutually_exclusive_group()
         which.add_argument("--recipe", help="packaged recipe: rafdb, ferplus, affectnet8, "
                            "affectnet7, affectnet_rafdb, sfew, ckplus, oulu, demo")
-        which.add_argument("--config", type=Path, help="your own YAML config (may say base: RECIPE)")
+        which.add_argument("--config", type=Path, help="your own YAML config (may say base: "
+                           "RECIPE); neither with --resume: the run folder's config.yaml")
     parser.add_argument("--data", action="append", default=[], metavar="[NAME=]PATH",
                         help="dataset folder; NAME=PATH for recipes with several sources "
                              "(e.g. --data affectnet=/d/affectnet --data rafdb=/d/rafdb, "
                              "--data masked=/d/rafdb-masked)")
     parser.add_argument("--output", "-o", type=Path, help="run folder (default runs/<recipe>)")
+    if recipe_flag:
+        parser.add_argument("--seeds", help="comma-separated seeds (0,1,2): the recipe once per "
+                            "seed under OUTPUT/seed_<k>/, then mean ± std in OUTPUT/report.md")
     state = parser.add_mutually_exclusive_group()
     state.add_argument("--resume", action="store_true",
-                       help="continue the run in --output from its last checkpoint")
+                       help="continue the run in --output from its last checkpoint, with the "
+                       "config.yaml it stored (flags may change epochs, devices, workers)")
     state.add_argument("--overwrite", action="store_true",
                        help="replace what the run folder holds")
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--batch-size", type=int, help="images per step PER PROCESS: with DDP "
+                        "the global batch is this x processes x --accumulate")
     parser.add_argument("--model", help="architecture (see `scancci models`)")
     parser.add_argument("--input-size", type=int)
     parser.add_argument("--backbone-weights", help='"imagenet" or a local weights file')
@@ -55,6 +62,14 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool
                         "runs bf16 natively, else 32-true), 32-true, bf16-mixed or 16-mixed")
     parser.add_argument("--accumulate", type=int, help="gradient accumulation steps")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--sync-batchnorm", action="store_true",
+                        help="DDP: BatchNorm statistics over every process's batch")
+    parser.add_argument("--lr-scaling", help="DDP learning-rate rule: none (default: the "
+                        "recipe's lrs as they are), linear or sqrt (x global batch / "
+                        "optim.reference_batch)")
+    parser.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                        help="also log to MLflow (scancci[mlflow]): a local SQLite store in the "
+                        "run folder, or the tracking URI given")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (bit-exact reruns, slower)")
     parser.add_argument("--workers", type=int, help="data loader worker processes")
@@ -75,6 +90,36 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool
                         dest="overrides", help="any config key, e.g. optim.head_lr=0.001")
 
 
+def _stored_config(args: argparse.Namespace) -> Path:
+    """The config.yaml of the run `--resume --output RUN` continues."""
+    if not args.resume:
+        raise InvalidInputError("say what to train: --recipe NAME or --config FILE (or "
+                                "--resume --output RUN to continue a run)")
+    if args.output is None:
+        raise InvalidInputError("--resume without --recipe/--config needs --output RUN: the run "
+                                "folder whose config.yaml it continues")
+    stored = args.output / CONFIG_FILE
+    if not stored.is_file():
+        raise InvalidInputError(f"--resume: {stored} does not exist; pass the run folder with "
+                                "--output (or the recipe with --recipe)")
+    return stored
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """`--seeds 0,1,2` -> [0, 1, 2]; None when not given."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise InvalidInputError(f"--seeds takes comma-separated integers, e.g. 0,1,2; got "
+                                f"{text!r}") from None
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise InvalidInputError(f"--seeds needs at least two distinct seeds, e.g. 0,1,2; got "
+                                f"{text!r}")
+    return seeds
+
+
 def _data_overrides(items: list[str]) -> list[str]:
     out = []
     for item in items:
@@ -87,14 +132,22 @@ def _data_overrides(items: list[str]) -> list[str]:
 
 
 def config_from_args(args: argparse.Namespace, recipe: str | Path | None = None) -> TrainConfig:
-    """The TrainConfig the command line describes (recipe, then flags, then --set)."""
+    """The TrainConfig the command line describes (recipe, then flags, then --set); with
+    `--resume` and no recipe, the run folder's own config.yaml."""
     source = recipe or getattr(args, "recipe", None) or args.config
+    if source is None:
+        source = _stored_config(args)
     overrides = _data_overrides(args.data)
     for dest, key in FLAG_KEYS.items():
         value = getattr(args, dest, None)
         if value is not None:
             overrides.append(f"{key}={value}")
+    if getattr(args, "mlflow", None) is not None:
+        overrides.append("tracking.mlflow=true")
+        if args.mlflow:
+            overrides.append(f"tracking.mlflow_uri={args.mlflow}")
     for flag, key in (("deterministic", "trainer.deterministic"),
+                      ("sync_batchnorm", "trainer.sync_batchnorm"),
                       ("reset_classifier", "model.reset_classifier"),
                       ("linear_probe", "model.linear_probe"), ("tta", "evaluation.tta_flip"),
                       ("resume", "resume"), ("overwrite", "overwrite")):

@@ -1,13 +1,15 @@
 """The run folder: refuse to clobber, resume from it, write its config and epoch history.
 
-Layout: config.yaml, history.csv (one row per epoch), logs/ (Lightning CSV + TensorBoard),
-checkpoints/{last,best}.ckpt, model.safetensors + model.json (the selected model), eval/
-(results.json, confusion matrices, reliability diagram) and report.md.
+Layout: config.yaml, provenance.json (the run's facts), history.csv (one row per epoch),
+logs/ and tensorboard/ (version_0: a resumed run continues them), checkpoints/{last,best}.ckpt
+(written atomically), model.safetensors + model.json (the selected model and its provenance),
+eval/ (results.json, confusion matrices, reliability diagram) and report.md.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -16,17 +18,22 @@ from typing import Any
 import lightning as L
 import yaml
 
-from scancci.errors import InvalidInputError
-from scancci.train.config import TrainConfig
+from scancci.errors import InvalidInputError, ScanCCIError
+from scancci.train.config import CONFIG_FILE, TrainConfig
 
-CONFIG_FILE = "config.yaml"
+log = logging.getLogger(__name__)
+
 HISTORY_FILE = "history.csv"
 LAST_CHECKPOINT = "checkpoints/last.ckpt"
 # Settings a resumed run may change: where and how it runs, not what it computes.
 RESUMABLE_CHANGES = ("trainer.epochs", "trainer.progress", "trainer.accelerator",
                      "trainer.devices", "trainer.num_nodes", "trainer.strategy",
                      "data.num_workers", "data.root", "data.roots", "resume", "overwrite",
-                     "run_dir", "evaluation")
+                     "run_dir", "evaluation", "tracking")
+
+
+class RunIOError(ScanCCIError):
+    """The run folder could not be written (a full disk, a folder turned read-only)."""
 
 
 def is_primary_process() -> bool:
@@ -87,6 +94,11 @@ def _resumed_config(config: TrainConfig, run_dir: Path) -> TrainConfig:
         raise InvalidInputError(
             f"--resume: the config differs from the one {run_dir} was started with ({details}). "
             "Resume with the same settings, or start a new run (--output NEW_FOLDER)")
+    kept = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+            and k.startswith(RESUMABLE_CHANGES) and k not in ("resume", "overwrite")]
+    for key in kept:
+        log.warning("scancci: --resume: %s %r overrides the run's %r", key, new.get(key),
+                    old.get(key))
     data = stored.to_dict()
     for key in RESUMABLE_CHANGES:
         section, _, field = key.partition(".")
@@ -117,7 +129,7 @@ class EpochHistory(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero or trainer.sanity_checking:
             return
-        row = {"epoch": trainer.current_epoch}
+        row: dict[str, Any] = {"epoch": trainer.current_epoch}
         for key, value in sorted(trainer.callback_metrics.items()):
             if not key.endswith("_step"):
                 row[key.removesuffix("_epoch")] = f"{float(value):.6g}"

@@ -37,13 +37,14 @@ class EpochSampler(DistributedSampler):
         super().__init__(dataset, num_replicas=replicas, rank=rank, shuffle=True, seed=seed,
                          drop_last=False)
         self.weights = inverse_frequency_weights(targets) if balanced else None
-        self.total_size = math.ceil(len(targets) / replicas) * replicas
+        self.num_items = len(targets)  # one target per item of `dataset`
+        self.total_size = math.ceil(self.num_items / replicas) * replicas
         self.num_samples = self.total_size // replicas
 
     def global_order(self) -> list[int]:
         """The draw of the whole epoch, before it is dealt to the processes."""
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        n = len(self.dataset)
+        n = self.num_items
         if self.weights is not None:
             order = torch.multinomial(self.weights, self.total_size, replacement=True,
                                       generator=generator).tolist()

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from scancci.data.base import ProblemLog
+from scancci.data.label_maps import name_to_canonical
+from scancci.data.labels import CLASS_NAMES
 from scancci.errors import DatasetError, InvalidInputError
 from scancci.imaging import is_image_file
 
@@ -47,6 +49,33 @@ def resolve_num_classes(dataset: str, num_classes: int | None, default: int) -> 
             f"{dataset}: num_classes must be 7 or 8 (the canonical label space), got {num_classes}"
         )
     return num_classes
+
+
+def label_index(word: str, classes: Sequence[str] | None) -> int | None:
+    """The class index of a label word: the canonical index, or with `classes` (a user label
+    set) the position of the class named so (any case) or of the emotion it is a synonym of
+    ("Happiness" -> "happy"); None when unknown."""
+    canonical = name_to_canonical(word)
+    if classes is None:
+        return canonical
+    lower = [c.strip().lower() for c in classes]
+    text = word.strip().lower()
+    if text in lower:
+        return lower.index(text)
+    if canonical is not None and CLASS_NAMES[canonical] in lower:
+        return lower.index(CLASS_NAMES[canonical])
+    return None
+
+
+def check_classes(dataset: str, classes: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A user label set as a tuple: at least two unique names."""
+    if classes is None:
+        return None
+    names = tuple(str(c).strip() for c in classes)
+    if len(names) < 2 or len({n.lower() for n in names}) != len(names) or not all(names):
+        raise InvalidInputError(f"{dataset}: classes must be at least 2 unique names, got "
+                                f"{list(classes)}")
+    return names
 
 
 def text_lines(path: Path) -> Iterator[tuple[int, str]]:

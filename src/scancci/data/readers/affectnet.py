@@ -59,12 +59,16 @@ def _canonical(code: str, num_classes: int, where: tuple[str, int | None], log: 
     return canonical
 
 
+# image, canonical label, face box (the CSV release's; None in the npy release)
+Entry = tuple[Path, int, CropBox | None]
+
+
 def _csv_entries(root: Path, split: str, num_classes: int, log: ProblemLog
-                 ) -> list[tuple[Path, int, CropBox]]:
-    list_file = require_file(root / "Manually_Annotated_file_lists" / CSV_FILES[split],
-                             "affectnet", LAYOUT)
+                 ) -> list[Entry]:
+    list_file = log.read(require_file(
+        root / "Manually_Annotated_file_lists" / CSV_FILES[split], "affectnet", LAYOUT))
     images = root / "Manually_Annotated_Images"
-    entries: list[tuple[Path, int, CropBox]] = []
+    entries: list[Entry] = []
     seen: dict[str, int] = {}
     with list_file.open(newline="", encoding="utf-8", errors="replace") as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):
@@ -98,10 +102,10 @@ def _csv_entries(root: Path, split: str, num_classes: int, log: ProblemLog
 
 
 def _npy_entries(root: Path, split: str, num_classes: int, log: ProblemLog
-                 ) -> list[tuple[Path, int, None]]:
+                 ) -> list[Entry]:
     folder = require_dir(root / NPY_FOLDERS[split], "affectnet", LAYOUT)
-    annotations = require_dir(folder / "annotations", "affectnet", LAYOUT)
-    entries: list[tuple[Path, int, None]] = []
+    annotations = log.read(require_dir(folder / "annotations", "affectnet", LAYOUT))
+    entries: list[Entry] = []
     labelled: set[str] = set()
     for npy in sorted(annotations.glob("*_exp.npy")):
         stem = npy.name[: -len("_exp.npy")]
@@ -167,7 +171,7 @@ def open_affectnet(
     entries = reader(root, split, num_classes, log)
     if max_per_class is not None:
         kept: Counter[int] = Counter()
-        capped = []
+        capped: list[Entry] = []
         for entry in entries:
             kept[entry[1]] += 1
             if kept[entry[1]] <= max_per_class:

@@ -50,7 +50,7 @@ def read_emotion_file(path: Path, log: ProblemLog) -> int | None:
 def _sequence_items(root: Path, log: ProblemLog, last_frames: int, neutral_first: bool
                     ) -> list[Item]:
     images = require_dir(root / "cohn-kanade-images", "ckplus", LAYOUT)
-    emotions = require_dir(root / "Emotion", "ckplus", LAYOUT)
+    emotions = log.read(require_dir(root / "Emotion", "ckplus", LAYOUT))
     items: list[Item] = []
     labelled: set[tuple[str, str]] = set()
     for sequence in sorted(p for p in emotions.glob("*/*") if p.is_dir()):
@@ -84,7 +84,9 @@ def _sequence_items(root: Path, log: ProblemLog, last_frames: int, neutral_first
 def _listed_items(root: Path, list_file: Path, log: ProblemLog) -> list[Item]:
     """The frames an original fold file names, and each named sequence's first frame."""
     images = require_dir(root / "cohn-kanade-images", "ckplus", LAYOUT)
-    if not list_file.is_file():
+    if list_file.is_file():
+        log.read(list_file)
+    else:
         raise DatasetError(f"ckplus fold list {list_file} does not exist: data.fold_lists must "
                            "hold train_ids_<k>.csv and test_ids_<k>.csv for every fold")
     items: list[Item] = []
@@ -101,10 +103,11 @@ def _listed_items(root: Path, list_file: Path, log: ProblemLog) -> list[Item]:
             labels[sequence] = read_emotion_file(emotion[0], log) if emotion else None
             if labels[sequence] is not None and frame.is_file():
                 items.append(Item(image_files(sequence, log)[0], NEUTRAL, subject))  # onset
-        if not frame.is_file() or labels[sequence] is None:
+        label = labels[sequence]
+        if not frame.is_file() or label is None:
             missing.append(key)
             continue
-        items.append(Item(frame, labels[sequence], subject))
+        items.append(Item(frame, label, subject))
     if missing:
         raise DatasetError(
             f"ckplus fold list {list_file}: {len(missing)} entries name frames missing or "

@@ -10,12 +10,18 @@ words ("happy", "Anger", ...) or integers in the order `label_codes` names: "can
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from scancci.data.base import FERDataset, ProblemLog, make_dataset
-from scancci.data.label_maps import CODE_ORDERS, CONTEMPT, name_to_canonical
-from scancci.data.readers._common import check_split, resolve_num_classes
+from scancci.data.label_maps import CODE_ORDERS, CONTEMPT
+from scancci.data.readers._common import (
+    check_classes,
+    check_split,
+    label_index,
+    resolve_num_classes,
+)
 from scancci.errors import DatasetError, unknown_name
 
 SPLITS = ("train", "val", "test", "all")
@@ -36,11 +42,13 @@ def _find_column(header: list[str], wanted: str | None, choices: tuple[str, ...]
                        f"{wanted or ', '.join(choices)}. Expected: {LAYOUT}")
 
 
-def _label(value: str, codes: str) -> int | None:
+def _label(value: str, codes: str, classes: Sequence[str] | None) -> int | None:
     text = value.strip()
     if text.lstrip("-").isdigit():
+        if classes is not None:  # an index into the user's label set
+            return int(text) if 0 <= int(text) < len(classes) else None
         return CODE_ORDERS[codes].get(int(text))
-    return name_to_canonical(text)
+    return label_index(text, classes)
 
 
 def open_csv(
@@ -51,9 +59,11 @@ def open_csv(
     label_codes: str = "canonical",
     path_column: str | None = None,
     label_column: str | None = None,
+    classes: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> FERDataset:
-    """Images and labels from a CSV; 8 classes when contempt occurs, else 7."""
+    """Images and labels from a CSV; 8 classes when contempt occurs, else 7; with `classes`
+    (a label set of your own) labels are those names or indices into them."""
     path = Path(root)
     path = path / "labels.csv" if path.is_dir() else path
     if not path.is_file():
@@ -61,7 +71,9 @@ def open_csv(
     check_split("csv", split, SPLITS)
     if label_codes not in CODE_ORDERS:
         raise unknown_name("label_codes", label_codes, CODE_ORDERS)
+    names = check_classes("csv", classes)
     log = ProblemLog()
+    log.read(path)
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         rows = list(csv.reader(handle))
     if not rows:
@@ -89,7 +101,7 @@ def open_csv(
                 continue
             if split != "all" and row_split != split:
                 continue
-        label = _label(fields[label_col], label_codes)
+        label = _label(fields[label_col], label_codes, names)
         if label is None:
             log.add(path, "unknown label", f"{fields[label_col]!r} ({label_codes} codes)", number)
             continue
@@ -103,6 +115,9 @@ def open_csv(
             log.add(path, "missing image", f"{image} does not exist", number)
             continue
         samples.append((image, label))
+    if names is not None:
+        return make_dataset(samples, log, classes=names, name="csv", root=path, split=split,
+                            **kwargs)
     default = 8 if any(y == CONTEMPT for _, y in samples) else 7
     num_classes = resolve_num_classes("csv", num_classes, default)
     kept = [(p, y) for p, y in samples if y < num_classes]

@@ -103,7 +103,11 @@ def _to_canonical(shares: np.ndarray, num_classes: int) -> np.ndarray | None:
 
 def _rows_from_folder(root: Path, split: str, log: ProblemLog) -> list[tuple[Path, list, str, int]]:
     folder = root / FOLDERS[split]
-    label_file = require_file(folder / "label.csv", "ferplus", LAYOUT)
+    if not (folder / "label.csv").is_file() and (root / "fer2013new.csv").is_file():
+        raise DatasetError(f"ferplus: file {folder / 'label.csv'} not found, while the other "
+                           "FER2013* folders have theirs; restore it, or read every split from "
+                           "fer2013new.csv with the reader option labels=csv")
+    label_file = log.read(require_file(folder / "label.csv", "ferplus", LAYOUT))
     rows = []
     with label_file.open(newline="", encoding="utf-8", errors="replace") as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):
@@ -118,7 +122,7 @@ def _rows_from_folder(root: Path, split: str, log: ProblemLog) -> list[tuple[Pat
 
 
 def _rows_from_csv(root: Path, split: str, log: ProblemLog) -> list[tuple[Path, list, str, int]]:
-    path = require_file(root / "fer2013new.csv", "ferplus", LAYOUT)
+    path = log.read(require_file(root / "fer2013new.csv", "ferplus", LAYOUT))
     rows = []
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):
@@ -143,7 +147,9 @@ def _rows_from_csv(root: Path, split: str, log: ProblemLog) -> list[tuple[Path, 
 
 
 def _label_source(root: Path, labels: str) -> str:
-    has_folders = all((root / f / "label.csv").is_file() for f in FOLDERS.values())
+    """"folder" where any FER2013*/label.csv exists (a split whose label.csv is missing is then
+    an error naming it, never a silent switch to fer2013new.csv), else "csv"."""
+    has_folders = any((root / f / "label.csv").is_file() for f in FOLDERS.values())
     has_csv = (root / "fer2013new.csv").is_file()
     if labels == "auto":
         if has_folders:

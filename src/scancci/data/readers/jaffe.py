@@ -47,6 +47,7 @@ def open_jaffe(
     check_split("jaffe", split, SPLITS)
     num_classes = resolve_num_classes("jaffe", num_classes, 7)
     log = ProblemLog()
+    log.read(root)  # labels are coded in the file names
     items: list[Item] = []
     for path in image_files(root, log, recursive=True):
         parsed = parse_name(path.name)

@@ -59,6 +59,7 @@ def open_oulu(
     check_split("oulu", split, SPLITS)
     num_classes = resolve_num_classes("oulu", num_classes, 7)
     log = ProblemLog()
+    log.read(root)  # labels are the sequence folders' names
     subjects = sorted(p for p in root.rglob("P*") if p.is_dir() and SUBJECT.match(p.name)
                       and _wanted(p, root, camera, lighting))
     if not subjects:

@@ -34,7 +34,7 @@ def image_path(root: Path, name: str, aligned: bool = True) -> Path:
 
 def read_label_list(root: Path, log: ProblemLog) -> dict[str, tuple[int, int]]:
     """Entry name -> (canonical label, line number), reporting bad lines and duplicates."""
-    path = require_file(root / LIST_FILE, "rafdb", LAYOUT)
+    path = log.read(require_file(root / LIST_FILE, "rafdb", LAYOUT))
     entries: dict[str, tuple[int, int]] = {}
     for number, text in text_lines(path):
         fields = text.split()

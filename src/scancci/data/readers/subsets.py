@@ -72,6 +72,7 @@ def _open_subset(dataset: str, root: str | Path, *, subset: str, split: str,
         chosen.append(position)
     result = parent.subset(chosen)
     result.name, result.problems = f"{dataset}_{subset}", parent.problems + log.problems
+    result.files = [*parent.files, str(path)]
     return result
 
 

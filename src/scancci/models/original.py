@@ -3,8 +3,9 @@
 Those files are `torch.save` dicts with `epoch`, `base_state_dict`, `attention_state_dict`,
 `region_state_dict`, `best_prec1` and `optimizer`; every key carries DataParallel's `module.`
 prefix. The variant (shared or 25 independent local SCANs) and the number of classes are read
-from the keys; the model gets `patch_layout="reference"` so it predicts exactly as the original
-(same logits to float rounding). Loaded with `weights_only=True`: nothing in the file is executed.
+from the keys; the model gets `patch_layout="original"` so it predicts exactly as the original
+(same logits to float rounding). Loaded with `weights_only=True`: nothing in the file is executed,
+and a file that is no PyTorch checkpoint at all is named as such before `torch.load` reads it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import torch
 
 from scancci.errors import CheckpointError, error_detail
 from scancci.models.base import ExpressionModel
-from scancci.models.registry import create_model
-from scancci.models.scan import conv_to_matmul
-from scancci.models.state import load_state_strict
+from scancci.models.factory import create_model
+from scancci.models.scancci import conv_to_matmul
+from scancci.models.state import check_torch_file, load_state_strict
 
 PARTS = ("base_state_dict", "attention_state_dict", "region_state_dict")
 _INDEPENDENT = re.compile(r"local_attention_masks\.(\d+)\.attention\.(\d)\.(\w+)$")
@@ -32,9 +33,7 @@ _STACKED = {("0", "weight"): "conv_weight", ("1", "weight"): "prelu_weight",
 
 def read_original_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint dict, read safely, with `module.` prefixes removed from the three parts."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path} does not exist")
+    path = check_torch_file(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -52,7 +51,7 @@ def read_original_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def _options_from_keys(attention: dict[str, torch.Tensor], region: dict[str, torch.Tensor]
-                       ) -> dict[str, str]:
+                       ) -> dict[str, Any]:
     if "local_attention_masks.attention.0.weight" in attention:
         local = "shared"
     elif "local_attention_masks.24.attention.0.weight" in attention:
@@ -67,7 +66,7 @@ def _options_from_keys(attention: dict[str, torch.Tensor], region: dict[str, tor
                 copy = region.get(f"classifiers.{q}.{layer}.{p}")
                 if copy is not None and not torch.equal(copy, region[f"region_net.{layer}.{p}"]):
                     heads = "independent"  # four different MLPs (not what the original writes)
-    return {"local_scan": local, "patch_layout": "reference", "cci_heads": heads}
+    return {"local_scan": local, "patch_layout": "original", "cci_heads": heads}
 
 
 def _map_attention(attention: dict[str, torch.Tensor], local: str) -> dict[str, torch.Tensor]:
@@ -109,7 +108,7 @@ def _map_region(region: dict[str, torch.Tensor], heads: str) -> dict[str, torch.
     return out
 
 
-def load_reference_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
+def load_original_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
                               class_names: list[str] | None = None) -> ExpressionModel:
     """A scancci_resnet50 that predicts as the original model saved in `path` (eval mode)."""
     data = read_original_checkpoint(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference_impl import (
+from original_impl import (
     AttentionBranch,
     SharedAttentionBranch,
     extract_patches_attentivefeatures,
@@ -13,8 +13,8 @@ from reference_impl import (
 
 from scancci.cli import main
 from scancci.errors import CheckpointError
-from scancci.models import load_model, load_reference_checkpoint
-from scancci.models.reference import _map_attention
+from scancci.models import load_network, load_original_checkpoint
+from scancci.models.original import _map_attention
 from scancci.models.regions import extract_regions
 from scancci.models.scancci import AttentionBranch as AttentionBranch_
 
@@ -31,35 +31,36 @@ def _compare(original, model, x) -> None:
 
 def test_shared_checkpoint_same_logits(shared_original, face_batch):
     original, path = shared_original
-    model = load_reference_checkpoint(path)
-    assert model.config.options == {"local_scan": "shared", "patch_layout": "reference",
+    model = load_original_checkpoint(path)
+    assert model.config.options == {"local_scan": "shared", "patch_layout": "original",
                                      "cci_heads": "shared"}
     assert model.config.num_classes == 7 and model.config.mean == (0.5, 0.5, 0.5)
     assert not model.training
     _compare(original, model, face_batch)
 
 
+@pytest.mark.slow  # 70M-parameter model
 def test_independent_checkpoint_same_logits(independent_original, face_batch):
     original, path = independent_original
-    model = load_model(path)  # load_model delegates .pth files
+    model = load_network(path)  # load_model delegates .pth files
     assert model.config.options["local_scan"] == "independent"
     assert model.config.num_classes == 8 and model.config.class_names[-1] == "contempt"
     _compare(original, model, face_batch)
 
 
-def test_grid_layout_differs_from_reference(shared_original, face_batch):
+def test_grid_layout_differs_from_original(shared_original, face_batch):
     original, path = shared_original
-    model = load_reference_checkpoint(path)
+    model = load_original_checkpoint(path)
     model.attention.patch_layout = "grid"  # the fixed bottom edge: other regions, other logits
     with torch.no_grad():
         diff = (model(face_batch).attention_logits - original(face_batch)[1]).abs().max()
     assert diff > 1e-3
 
 
-def test_reference_extraction_matches_original_unfold():
+def test_original_extraction_matches_the_unfold():
     x = torch.randn(2, 16, 28, 28)
     theirs = extract_patches_attentivefeatures(x)  # B x R x C x h x w per group
-    ours = extract_regions(x.permute(0, 2, 3, 1), "reference")  # B x R x h x w x C
+    ours = extract_regions(x.permute(0, 2, 3, 1), "original")  # B x R x h x w x C
     for t, o in zip(theirs, ours, strict=True):
         assert torch.equal(t, o.permute(0, 1, 4, 2, 3))
 
@@ -70,7 +71,7 @@ def test_training_mode_matches_original(shared):
     theirs = (SharedAttentionBranch if shared else AttentionBranch)(512, 25, 7)
     randomize(theirs, seed=4)
     mode = "shared" if shared else "independent"
-    ours = AttentionBranch_(512, 7, mode, "reference")
+    ours = AttentionBranch_(512, 7, mode, "original")
     state = _map_attention(theirs.state_dict(), mode)
     ours.load_state_dict({k.removeprefix("attention."): v for k, v in state.items()})
     x = torch.randn(3, 512, 28, 28, requires_grad=True)
@@ -90,15 +91,15 @@ def test_convert_command(shared_original, tmp_path, capsys):
     _, path = shared_original
     assert main(["convert", str(path), str(tmp_path / "out" / "model.safetensors")]) == 0
     assert "shared local SCAN" in capsys.readouterr().out
-    model = load_model(tmp_path / "out")
-    assert model.config.options["patch_layout"] == "reference"
+    model = load_network(tmp_path / "out")
+    assert model.config.options["patch_layout"] == "original"
 
 
 def test_not_an_original_checkpoint(tmp_path):
     path = tmp_path / "plain.pth"
     torch.save({"state_dict": {"w": torch.zeros(1)}}, path)
     with pytest.raises(CheckpointError, match="not a checkpoint of the original"):
-        load_reference_checkpoint(path)
+        load_original_checkpoint(path)
 
 
 def test_original_checkpoint_missing_tensor(shared_original, tmp_path):
@@ -107,7 +108,7 @@ def test_original_checkpoint_missing_tensor(shared_original, tmp_path):
     del data["attention_state_dict"]["module.global_attention_mask.attention.0.weight"]
     torch.save(data, tmp_path / "broken.pth")
     with pytest.raises(CheckpointError, match="missing"):
-        load_reference_checkpoint(tmp_path / "broken.pth")
+        load_original_checkpoint(tmp_path / "broken.pth")
 
 
 def test_pickled_code_in_checkpoint_is_refused(tmp_path):
@@ -122,5 +123,5 @@ def test_pickled_code_in_checkpoint_is_refused(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"epoch": Evil()}, path)
     with pytest.raises(CheckpointError, match="weights_only"):
-        load_model(path)
+        load_network(path)
     assert not marker.exists()

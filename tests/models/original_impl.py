@@ -2,7 +2,7 @@
 
 Naive on purpose: the original module and key names, its unfold-based patch extraction (with the
 wrongly built bottom strip) and its Python loop over the 25 regions. Used to check that
-`load_reference_checkpoint` predicts exactly as the original, and as the benchmark's baseline.
+`load_original_checkpoint` predicts exactly as the original, and as the benchmark's baseline.
 Written from the original's structure; not scancci code.
 """
 

@@ -110,3 +110,11 @@ def test_detector_none_reads_a_small_crop(capsys, photos_dir, tmp_path) -> None:
     assert main(["predict", str(crop), "--detector", "none"]) == 0
     out = capsys.readouterr().out
     assert "1 face(s)" in out and "box (0, 0, 40, 40) -> happy" in out
+
+
+@pytest.mark.slow
+def test_int8_on_the_default_model_runs_on_onnxruntime(capsys, photos_dir) -> None:
+    """--precision int8 without --backend: the default baseline exported and quantised for
+    onnxruntime on the fly (it once blamed "the torch backend")."""
+    assert main(["predict", str(photos_dir / "0-f15-hao-ph.jpg"), "--precision", "int8"]) == 0
+    assert "1 face(s)" in capsys.readouterr().out

@@ -128,3 +128,12 @@ def _detected(face):
     from scancci.faces.boxes import DetectedFace
 
     return DetectedFace(face.box, np.asarray(face.landmarks, np.float32), 1.0)
+
+
+def test_thin_images_are_answered_without_faces(default) -> None:
+    _, client = default
+    for shape in ((3, 3000), (3000, 3), (1, 40000)):
+        buffer = io.BytesIO()
+        Image.fromarray(np.full((*shape, 3), 128, np.uint8)).save(buffer, format="PNG")
+        result = post(client, buffer.getvalue())
+        assert (result["height"], result["width"]) == shape and result["faces"] == []

@@ -149,20 +149,23 @@ Done = Callable[[int, Any], None]  # item number, its result
 def run_units(units: Sequence[Unit], stages: Sequence[Stage], done: Done,
               failed: Callable[[int, str], None], retries: int) -> None:
     """Every item of `units` through the stages; `done(number, result)` as results arrive,
-    `failed(number, reason)` for items whose worker died every time, run alone too."""
+    `failed(number, reason)` for items whose worker died on every attempt (an item of a
+    larger unit is first run again alone, so it fails by itself)."""
     todo = {number for unit in units for number, _ in unit}
-    for attempt_units in (list(units), None):
-        if attempt_units is None:  # second pass: what is left, one item per unit
-            items = {number: item for unit in units for number, item in unit}
-            attempt_units = [[(number, items[number])] for number in sorted(todo)]
-            if not attempt_units:
-                return
-        for number, result in _results(attempt_units, stages, retries):
-            if number in todo:
-                todo.discard(number)
-                done(number, result)
+    _run_pass(list(units), stages, done, todo, retries)
+    alone = [[item] for unit in units if len(unit) > 1 for item in unit if item[0] in todo]
+    if alone:
+        _run_pass(alone, stages, done, todo, retries)
     for number in sorted(todo):
         failed(number, DIED.format(attempts=retries + 1))
+
+
+def _run_pass(units: list[Unit], stages: Sequence[Stage], done: Done, todo: set[int],
+              retries: int) -> None:
+    for number, result in _results(units, stages, retries):
+        if number in todo:  # never twice, whatever Ray sends
+            todo.discard(number)
+            done(number, result)
 
 
 def _results(units: list[Unit], stages: Sequence[Stage], retries: int

@@ -162,15 +162,15 @@ class TextRows(Rows):
         super().__init__(path, class_names)
         self.ledger = ledger_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        had_ledger = self.ledger.exists()
-        self._ledger: IO[str] = _locked(self.ledger, self.path)
         fresh = not resume or not self.path.exists() or self.path.stat().st_size == 0
-        if not fresh and not had_ledger:
-            self._ledger.close()
-            raise InvalidInputError(
-                f"{self.path} has rows but no record of the sources they finish "
-                f"({self.ledger.name}; written by another tool or an older scancci): write "
-                "to a new output, or pass --no-resume to overwrite it")
+        if not fresh:  # checked before anything is written, the ledger included
+            self.check_columns()
+            if not self.ledger.exists():
+                raise InvalidInputError(
+                    f"{self.path} has rows but no record of the sources they finish "
+                    f"({self.ledger.name}; written by another tool or an older scancci): "
+                    "write to a new output, or pass --no-resume to overwrite it")
+        self._ledger: IO[str] = _locked(self.ledger, self.path)
         if fresh:
             self._ledger.truncate(0)
             self._file: IO[bytes] = self.path.open("wb")
@@ -186,7 +186,6 @@ class TextRows(Rows):
         self._file.flush()
 
     def _resume(self) -> None:
-        self.check_columns()
         entries = _json_lines(self.ledger)
         end = max((e.get("end", 0) for e in entries), default=len(self.header().encode()))
         if end > self.path.stat().st_size:

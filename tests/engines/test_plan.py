@@ -20,30 +20,27 @@ def cluster(cpus: float, gpus: float = 0) -> Cluster:
     return Cluster(started=False, startup_seconds=0.0, cpus=cpus, gpus=gpus)
 
 
-def test_two_cores_hold_one_actor_and_one_task(capsys) -> None:
+def test_on_the_cpu_tasks_fill_the_cpus_and_actors_reserve_none(capsys) -> None:
     detect, classify = plan(cluster(2), RayOptions(), SPEC, WORK)
     assert (detect.actor, detect.cpus) == (False, 1.0)
-    assert (classify.actor, classify.size, classify.cpus, classify.gpus) == (True, 1, 1.0, 0)
-    assert detect.cpus + classify.size * classify.cpus <= 2
+    assert (classify.actor, classify.size, classify.cpus, classify.gpus) == (True, 1, 0.0, 0)
     assert detect.kwargs["videos_here"] and classify.kwargs["device"] is None
     line = capsys.readouterr().err
     assert line.startswith("ray: 2 CPUs, 0 GPUs;") and "batches of up to 64 faces" in line
-
-
-def test_more_cores_autoscale_the_actors_but_keep_a_cpu_for_tasks() -> None:
-    _, classify = plan(cluster(16), RayOptions(), SPEC, WORK)
-    assert (classify.size, classify.max_size) == (None, 15)
+    _, autoscaling = plan(cluster(16), RayOptions(), SPEC, WORK)
+    assert (autoscaling.size, autoscaling.max_size, autoscaling.cpus) == (None, 8, 0.0)
     _, fixed = plan(cluster(16), RayOptions(workers=3), SPEC, WORK)
     assert fixed.size == 3
-    _, one_core = plan(cluster(1), RayOptions(), SPEC, WORK)
-    assert (one_core.size, one_core.cpus) == (1, 0.5)
+    one_core, _ = plan(cluster(0.5), RayOptions(), SPEC, WORK)
+    assert one_core.cpus == 0.5  # a task still fits
 
 
 def test_gpus_per_worker_puts_the_actors_and_the_videos_on_gpus(capsys) -> None:
     detect, classify = plan(cluster(8, gpus=2), RayOptions(gpus_per_worker=1), SPEC, WORK)
-    assert (classify.size, classify.gpus, classify.kwargs["device"]) == (2, 1, "cuda")
-    assert not detect.kwargs["videos_here"]
-    assert "classified by 2 actor(s) (1 GPU each" in capsys.readouterr().err
+    assert (classify.size, classify.gpus, classify.cpus) == (2, 1, 1.0)
+    assert classify.kwargs["device"] == "cuda" and not detect.kwargs["videos_here"]
+    assert detect.cpus + classify.size * classify.cpus <= 8
+    assert "classified by 2 actor(s) (1 GPU and 1 CPU each" in capsys.readouterr().err
     _, halves = plan(cluster(8, gpus=2), RayOptions(gpus_per_worker=0.5), SPEC, WORK)
     assert (halves.size, halves.gpus) == (4, 0.5)
 
@@ -51,8 +48,8 @@ def test_gpus_per_worker_puts_the_actors_and_the_videos_on_gpus(capsys) -> None:
 def test_impossible_requests_name_their_flag() -> None:
     with pytest.raises(InvalidInputError, match="--gpus-per-worker 1: the Ray cluster has 0"):
         plan(cluster(8), RayOptions(gpus_per_worker=1), SPEC, WORK)
-    with pytest.raises(InvalidInputError, match="--workers 2: .* use at most 1"):
-        plan(cluster(2), RayOptions(workers=2), SPEC, WORK)
+    with pytest.raises(InvalidInputError, match="--workers 4: .* use --workers 1"):
+        plan(cluster(2, gpus=4), RayOptions(gpus_per_worker=1), SPEC, WORK)
     for bad, flag in (({"workers": 0}, "--workers"), ({"photos_per_task": 0},
                                                       "--photos-per-task"),
                       ({"gpus_per_worker": -1}, "--gpus-per-worker")):

@@ -130,8 +130,8 @@ class Rows(_Closing):
         an unfinished source to be dropped by the next resume."""
         raise NotImplementedError
 
-    def __exit__(self, kind: object, *exc: object) -> None:
-        self.close(finished=kind is None)
+    def __exit__(self, *exc: object) -> None:
+        self.close(finished=exc[0] is None)
 
     def _append(self, records: list[dict[str, Any]]) -> None:
         raise NotImplementedError

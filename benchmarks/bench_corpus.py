@@ -12,7 +12,11 @@ falls on both alike). Measured: the corpus run (the Recognizer's construction an
 start of its worker processes included; the interpreter's start-up and `ray.init()` not), after
 a run of one photo (each engine's fixed cost per run, shown apart),
 images/s and frames/s, Ray's start-up (`ray.init()` of a local instance sized to the machine),
-and the peak memory (VmHWM, sampled every 0.2 s) of every process of each engine.
+the rate at which one process (the Ray driver) writes rows of finished files to each output
+format (what bounds a cluster's throughput from above), and the peak memory of every process
+of each engine: its peak resident set (VmHWM), and,
+sampled every 0.2 s, the peaks of its private memory (RssAnon) and of the shared memory it
+maps (RssShmem: on Ray, pages of the object store, which several processes count at once).
 
     .venv/bin/python benchmarks/bench_corpus.py [--images 2000] [--frames 5000] [--repeats 2]
 """
@@ -26,6 +30,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from timing import cpu_flags
@@ -70,10 +75,13 @@ def sample():
             name = role(pid, open(f"/proc/{pid}/cmdline").read().split("\0"))
         except OSError:
             continue
-        hwm = next((l for l in status.splitlines() if l.startswith("VmHWM")), None)
-        if hwm:
-            mb = int(hwm.split()[1]) / 1024
-            peaks[pid] = (name or "?", max(mb, peaks.get(pid, ("", 0))[1]))
+        fields = {l.split(":")[0]: int(l.split()[1]) / 1024 for l in status.splitlines()
+                  if l.startswith(("VmHWM", "RssAnon", "RssShmem"))}
+        if "VmHWM" in fields:
+            old = peaks.get(pid, (name, 0, 0, 0))
+            peaks[pid] = (name or "?", max(fields["VmHWM"], old[1]),
+                          max(fields.get("RssAnon", 0), old[2]),
+                          max(fields.get("RssShmem", 0), old[3]))
 
 def role(pid, argv):
     if pid == os.getpid():
@@ -144,6 +152,27 @@ def run_engine(engine: str, photos: Path, videos: Path, out: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def write_rates(folder: Path, rows_total: int = 60_000, per_file: int = 30) -> dict[str, float]:
+    """Rows/s one process writes (and records as finished, `per_file` rows a file) to CSV,
+    JSONL and a Parquet dataset: real rows of a real photo, repeated."""
+    from scancci.inference import Recognizer
+    from scancci.inference.sinks import open_rows
+    from scancci.inference.sources import SourceKey
+
+    recognizer = Recognizer()
+    record = recognizer.predict(ASSETS / "single_face.jpg").to_records()[0]
+    rates = {}
+    for name in ("rows.csv", "rows.jsonl", "rows.parquet"):
+        start = time.perf_counter()
+        with open_rows(folder / name, recognizer.class_names, resume=False) as rows:
+            for i in range(rows_total // per_file):
+                rows.write_records([dict(record, source=f"{i}.mp4", frame=j)
+                                    for j in range(per_file)])
+                rows.complete(SourceKey(f"/{i}.mp4", 1, 1, "m", None), f"{i}.mp4")
+        rates[name.split(".")[1]] = rows_total / (time.perf_counter() - start)
+    return rates
+
+
 def fastest(runs: list[dict]) -> dict:
     """Per corpus, the fastest round; start-up the fastest too; the peaks of the round whose
     processes peaked highest in all (memory is not flattered)."""
@@ -151,7 +180,7 @@ def fastest(runs: list[dict]) -> dict:
             for kind in ("photos", "videos")}
     best["startup_s"] = min(run.get("startup_s", 0.0) for run in runs)
     best["one_s"] = min(run["one"]["seconds"] for run in runs)
-    best["peaks"] = max((run["peaks"] for run in runs), key=lambda p: sum(mb for _, mb in p))
+    best["peaks"] = max((run["peaks"] for run in runs), key=lambda p: sum(q[1] for q in p))
     return best
 
 
@@ -182,6 +211,7 @@ def main() -> None:
                     assert rows(out / f"{kind}.csv") == rows(Path(tmp) / "local0" /
                                                              f"{kind}.csv"), kind
         results = {engine: fastest(runs) for engine, runs in rounds.items()}
+        rates = write_rates(Path(tmp))
     print(f"CPU: {cpu_flags()}, {os.cpu_count()} CPUs; load average {load:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after; fastest of {args.repeats} rounds")
     for engine, runs in rounds.items():
@@ -202,12 +232,15 @@ def main() -> None:
             ratio = rate / (local[unit] / local["seconds"])
             print(f"{kind:<8} {engine:<6} {files[kind]:>6} {run['images']:>7} {run['frames']:>7} "
                   f"{run['seconds']:>8.1f} {rate:>8.1f} {ratio:>9.2f}")
+    print("\nRows one process writes (the Ray driver's ceiling), 30 rows a file: " + ", ".join(
+        f"{kind} {rate:,.0f} rows/s" for kind, rate in rates.items()))
     for engine in ("local", "ray"):
         peaks = results[engine]["peaks"]
-        print(f"\nPeak memory, {engine} engine: {sum(mb for _, mb in peaks):.0f} MB over "
-              f"{len(peaks)} processes")
-        for name, mb in peaks:
-            print(f"  {mb:7.0f} MB  {name}")
+        print(f"\nPeak memory, {engine} engine, {len(peaks)} processes: resident "
+              f"{sum(p[1] for p in peaks):.0f} MB in all, private {sum(p[2] for p in peaks):.0f}"
+              " MB (MB: resident / private / shared)")
+        for name, resident, private, shared in peaks:
+            print(f"  {resident:6.0f} {private:6.0f} {shared:6.0f}  {name}")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,11 @@ def test_units_put_videos_first_and_photos_together(tmp_path) -> None:
     assert [[item.name for _, item in unit] for unit in planned] == [
         ["large.mp4"], ["small.mp4"], ["0.jpg", "1.jpg"], ["2.jpg", "3.jpg"], ["4.jpg"]]
     assert sorted(number for unit in planned for number, _ in unit) == list(range(7))
+
+
+def test_a_gpu_device_without_gpu_workers_is_refused_before_ray_starts(tmp_path) -> None:
+    from scancci.engines import predict_corpus_ray
+
+    with pytest.raises(InvalidInputError, match="--device cuda with --engine ray: give "
+                                                "--gpus-per-worker"):
+        predict_corpus_ray(RecognizerSpec.of(None, device="cuda"), tmp_path, tmp_path / "o.csv")

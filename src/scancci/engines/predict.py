@@ -173,8 +173,13 @@ def predict_corpus_ray(spec: RecognizerSpec, corpus: str | Path | Corpus, output
     check_counts(every, max_frames)
     work = Work(StreamOptions(attention=attention, detect_every=detect_every,
                               smoothing=smoothing, chunk=chunk), every, max_frames)
+    device = str(dict(spec.options).get("device") or "cpu")
+    if device != "cpu" and not ray.gpus_per_worker:
+        raise InvalidInputError(f"--device {device} with --engine ray: give --gpus-per-worker "
+                                "G instead (Ray puts the classifier actors on their GPUs)")
     corpus = corpus if isinstance(corpus, Corpus) else open_corpus(corpus)
-    driver = spec.build(quiet=False)  # the model checked (and its cache built) once, here
+    # the model checked (and its cache built) once, here; the driver computes nothing
+    driver = spec.build(device="cpu", quiet=False)
     identity = driver.identity
     with open_rows(output, driver.class_names, resume=resume) as rows:
         keys = {f: f.key(identity.name, identity.version) for f in corpus.files}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scancci.commands.predict import add_engine_arguments, ray_options
 from scancci.faces.align import DEFAULT_TEMPLATE, TEMPLATES
 from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 
@@ -20,13 +21,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-resume", action="store_true",
                         help="redo images already in the output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_arguments(parser, actors=False)
 
 
 def run(args: argparse.Namespace) -> int:
-    from scancci.faces.prepare import prepare_dataset
+    ray = ray_options(args)
+    common = {"detector": args.detector, "output_size": args.size, "template": args.template,
+              "resume": not args.no_resume, "progress": not args.quiet}
+    if args.engine == "ray":
+        from scancci.engines import prepare_dataset_ray
 
-    report = prepare_dataset(args.input, args.output, detector=args.detector,
-                             output_size=args.size, template=args.template,
-                             resume=not args.no_resume, progress=not args.quiet)
+        report = prepare_dataset_ray(args.input, args.output, ray=ray, **common)
+    else:
+        from scancci.faces.prepare import prepare_dataset
+
+        report = prepare_dataset(args.input, args.output, **common)
     print(f"scancci prepare: {report}")
     return 0

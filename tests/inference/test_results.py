@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from scancci.errors import InvalidInputError, ScanCCIError
-from scancci.inference import Face, Prediction
+from scancci.inference import Face, Frame, Prediction
 from scancci.inference.sinks import open_rows, read_done_sources
 
 NAMES = ("neutral", "happy", "sad")
@@ -58,21 +58,30 @@ def test_to_pandas_without_pandas_is_a_clear_error(monkeypatch) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_writer_resumes_and_cuts_a_half_written_line(tmp_path, suffix) -> None:
     path = tmp_path / f"out{suffix}"
+    files = {name: tmp_path / name for name in ("a.jpg", "b.jpg", "c.jpg")}
+    for file in files.values():
+        file.write_bytes(b"photo")
+
+    def photo(name: str, faces: tuple[Face, ...]) -> tuple[Prediction, Frame]:
+        return (Prediction(name, 10, 10, faces, class_names=NAMES, model="m"),
+                Frame(name, None, path=str(files[name])))
+
     with open_rows(path, NAMES) as writer:
-        writer.write(Prediction("a.jpg", 10, 10, (face(),), class_names=NAMES))
-        writer.write(Prediction("b.jpg", 10, 10, (), class_names=NAMES))
+        writer.write(*photo("a.jpg", (face(),)))
+        writer.write(*photo("b.jpg", ()))
     with path.open("a") as handle:
         handle.write('c.jpg,"interrupted')  # a crash in the middle of a row
-    assert read_done_sources(path) == {"a.jpg", "b.jpg"}
+    done = read_done_sources(path)
+    assert {key.path for key in done} == {str(files["a.jpg"]), str(files["b.jpg"])}
     with open_rows(path, NAMES) as writer:
-        assert writer.done == {"a.jpg", "b.jpg"}
-        writer.write(Prediction("c.jpg", 10, 10, (face(),), class_names=NAMES))
+        assert writer.done == done
+        writer.write(*photo("c.jpg", (face(),)))
     text = path.read_text()
     assert "interrupted" not in text and text.count("c.jpg") == 1
 
 
 def test_writer_refuses_unknown_suffix_and_other_classes(tmp_path) -> None:
-    with pytest.raises(InvalidInputError, match=".csv or .jsonl"):
+    with pytest.raises(InvalidInputError, match=".jsonl or .parquet"):
         open_rows(tmp_path / "out.txt", NAMES)
     path = tmp_path / "out.csv"
     with open_rows(path, NAMES) as writer:

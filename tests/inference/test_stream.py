@@ -3,6 +3,7 @@ loop's output, an interrupted run that loses nothing, and the loop run side by s
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from scancci.inference import (
     StreamOptions,
     VideoSource,
     open_rows,
-    predict_folder,
+    predict_corpus,
     run,
     stream,
 )
@@ -94,9 +95,10 @@ def test_any_sink_gets_every_prediction_with_its_frame(recognizer, photo_folder,
         assert (prediction.height, prediction.width) == frame.image.shape[:2]
     sources = [p.source for p, _ in mine.items]
     assert sources == sorted(sources)
-    expected = set(sources)
-    assert read_done_sources(tmp_path / "rows.csv") == read_done_sources(tmp_path / "rows.jsonl") \
-        == expected
+    expected = {os.path.abspath(photo_folder / name) for name in sources}
+    done = read_done_sources(tmp_path / "rows.csv")
+    assert done == read_done_sources(tmp_path / "rows.jsonl")
+    assert {key.path for key in done} == expected
 
 
 def test_an_interrupted_folder_run_loses_nothing_and_resumes(recognizer, photo_folder,
@@ -115,8 +117,8 @@ def test_an_interrupted_folder_run_loses_nothing_and_resumes(recognizer, photo_f
         run(recognizer, FolderSource(photo_folder), [rows, Interrupt()])
     assert len(read_done_sources(out)) == 2
     assert not [t for t in threading.enumerate() if t.name == "scancci-decode"]
-    summary = predict_folder(recognizer, photo_folder, out, progress=False)
-    assert (summary.predictions, summary.skipped) == (3, 2)
+    summary = predict_corpus(recognizer, photo_folder, out, progress=False)
+    assert (summary.photos, summary.skipped) == (3, 2)
     lines = out.read_text().splitlines()
     sources = [line.split(",")[0] for line in lines[1:]]
     assert sorted(sources) == sorted({p.name for p in photo_folder.iterdir()})  # once each

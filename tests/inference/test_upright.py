@@ -17,7 +17,7 @@ from scancci.errors import InvalidInputError
 from scancci.faces.align import box_matrix, landmark_box, upright_box_matrix, warp
 from scancci.faces.boxes import DetectedFace, turn_image, unturn_face, unturn_points
 from scancci.imaging import load_image
-from scancci.inference import Recognizer, VideoSource, predict_folder, predict_video, stream
+from scancci.inference import Recognizer, VideoSource, predict_corpus, predict_video, stream
 from scancci.inference.stream import StreamOptions
 
 LABELLED = {"0-f1-su-ph.jpg": "surprise", "0-f15-hao-ph.jpg": "happy",
@@ -117,8 +117,8 @@ def test_a_pre_cut_face_gets_the_label_of_the_face_in_its_photo(default, photos_
             Image.fromarray(warp(image, matrix, side)).save(folder / f"{name}-{i}.jpg",
                                                             quality=90)
             expected[f"{name}-{i}.jpg"] = face.label
-    summary = predict_folder(bare, folder, tmp_path / "crops.csv", progress=False)
-    assert summary.faces == len(expected) == 8
+    summary = predict_corpus(bare, folder, tmp_path / "crops.csv", progress=False)
+    assert summary.photo_faces == len(expected) == 8
     with (tmp_path / "crops.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert {r["source"]: r["label"] for r in rows} == expected and len(rows) == 8

@@ -64,7 +64,9 @@ def test_a_face_has_the_same_fields_as_a_jsonl_row(default, photos_dir) -> None:
     for face, row in zip(served["faces"], rows, strict=True):
         assert set(face) <= set(row)  # every field of a face is a column of its row
         assert face == {key: row[key] for key in face}
-    assert served["model"]["name"] == "fer_mini_xception" and served["model"]["sha256"]
+    assert (served["model"]["name"], served["model"]["version"]) == \
+        (rows[0]["model"], rows[0]["model_version"]) == ("fer_mini_xception",
+                                                         recognizer.identity.version)
     assert served["settings"]["detector"] == "blazeface"
 
 

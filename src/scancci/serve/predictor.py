@@ -45,10 +45,8 @@ class Predictor(Protocol):
 class RecognizerPredictor:
     """Adapts `scancci.inference.Recognizer` to `Predictor`."""
 
-    def __init__(self, recognizer: Any, *, name: str = "model", sha256: str | None = None
-                 ) -> None:
+    def __init__(self, recognizer: Any) -> None:
         self.recognizer = recognizer
-        self.name, self.sha256 = name, sha256
 
     def __call__(self, image: np.ndarray, *, attention: bool = False,
                  settings: FaceSettings = FaceSettings()) -> list[dict[str, Any]]:
@@ -97,9 +95,10 @@ class RecognizerPredictor:
 
     def describe(self) -> dict[str, Any]:
         config = self.recognizer.config
+        identity = self.recognizer.identity  # what the rows' model columns say
         return {
-            "name": self.name,
-            "sha256": self.sha256,
+            "name": identity.name,
+            "version": identity.version,
             "arch": config.arch,
             "num_classes": config.num_classes,
             "classes": list(config.class_names),

@@ -23,8 +23,9 @@ class ModelOut(BaseModel):
 
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
-    name: str = Field(description="zoo name, file name or class of the model")
-    sha256: str | None = Field(None, description="sha256 of the weights file, when known")
+    name: str = Field(description="the baseline's name or the architecture (a row's `model`)")
+    version: str | None = Field(None, description='"sha256:" and 16 hex digits of the weights '
+                                                  "(a row's `model_version`)")
     arch: str = Field(description="architecture")
     classes: list[str] = Field(description="class names, in the order of the prob_ fields")
     backend: str | None = Field(None, description="torch or onnx")

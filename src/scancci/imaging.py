@@ -11,9 +11,9 @@ naming it. `model_input` is what both prediction and evaluation feed a classifie
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -23,18 +23,18 @@ from scancci.errors import InvalidInputError, error_detail
 # Refuse decompression bombs with our own message instead of PIL's warning/exception.
 MAX_PIXELS = 178_956_970
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+# 16/32-bit and float grey modes: their used range is stretched to 0..255
+DEEP_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
+BLOCK_ROWS = 256  # rows converted at a time from a deep image (bounded temporary memory)
+_T = TypeVar("_T")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """Convert a PIL image of any mode to 8-bit RGB (alpha composited on white)."""
     if image.mode == "RGB":
         return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16/32-bit grayscale: rescale the used range to 0..255 instead of clipping.
-        arr = np.asarray(image, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
-        return Image.fromarray(arr.astype(np.uint8)).convert("RGB")
+    if image.mode in DEEP_MODES:
+        return Image.fromarray(grey8(image)).convert("RGB")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -42,12 +42,46 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def grey8(image: Image.Image) -> np.ndarray:
+    """A 16/32-bit or float grey image as H x W uint8, its used range stretched to 0..255
+    instead of clipped. Converted BLOCK_ROWS rows at a time, so the only full-size copy is the
+    8-bit result (no float64 image: a 6300 x 6300 16-bit PNG once cost 627 MB here)."""
+    lo, hi = image.getextrema()
+    lo, hi = float(lo), float(hi)  # type: ignore[arg-type]
+    width, height = image.size
+    out = np.zeros((height, width), np.uint8)
+    if not hi > lo:
+        return out
+    factor = 255.0 / (hi - lo)
+    for top in range(0, height, BLOCK_ROWS):
+        block = np.asarray(image.crop((0, top, width, min(height, top + BLOCK_ROWS))),
+                           dtype=np.float32)
+        out[top:top + block.shape[0]] = np.clip((block - lo) * factor, 0, 255)
+    return out
+
+
+def rgb_array(image: Image.Image) -> np.ndarray:
+    """H x W x 3 uint8 RGB of a PIL image of any mode; grey images without a detour through a
+    PIL RGB copy (which holds 4 bytes a pixel)."""
+    if image.mode in DEEP_MODES or image.mode == "L":
+        grey = grey8(image) if image.mode in DEEP_MODES else np.asarray(image)
+        return np.repeat(grey[..., None], 3, axis=2)
+    return np.asarray(to_rgb(image))
+
+
 def load_image(source: str | Path | bytes | Image.Image | np.ndarray) -> Image.Image:
     """Open a file path, encoded bytes, PIL image or HxW(x3/4) uint8 array as upright RGB."""
-    if isinstance(source, Image.Image):
-        return to_rgb(ImageOps.exif_transpose(source) or source)
     if isinstance(source, np.ndarray):
         return _array_to_image(source)
+    return _decoded(source, to_rgb)
+
+
+def _decoded(source: str | Path | bytes | Image.Image,
+             convert: Callable[[Image.Image], _T]) -> _T:
+    """`convert` applied to the decoded image turned upright from its EXIF orientation, while
+    its file is open. Too many pixels, or unreadable data, is one InvalidInputError."""
+    if isinstance(source, Image.Image):
+        return convert(ImageOps.exif_transpose(source) or source)
     name = "<bytes>" if isinstance(source, bytes) else str(source)
     handle: IO[bytes]
     try:
@@ -62,19 +96,21 @@ def load_image(source: str | Path | bytes | Image.Image | np.ndarray) -> Image.I
             handle = path.open("rb")
         with handle, Image.open(handle) as image:
             if image.width * image.height > MAX_PIXELS:
-                raise InvalidInputError(
-                    f"{name}: {image.width}x{image.height} pixels is more than the "
-                    f"{MAX_PIXELS:,} allowed"
-                )
+                raise InvalidInputError(_too_many_pixels(name, image.width, image.height))
             image.load()
-            upright = ImageOps.exif_transpose(image) or image
-            return to_rgb(upright)
+            return convert(ImageOps.exif_transpose(image) or image)
     except InvalidInputError:
         raise
+    except Image.DecompressionBombError:
+        raise InvalidInputError(f"{name}: the image declares more than {MAX_PIXELS:,} pixels, "
+                                "more than scancci decodes; resize it") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise InvalidInputError(f"{name}: not a readable image ({error_detail(err)})") from err
-    except Image.DecompressionBombError as err:
-        raise InvalidInputError(f"{name}: image too large ({error_detail(err)})") from err
+
+
+def _too_many_pixels(name: str, width: int, height: int) -> str:
+    return (f"{name}: {width}x{height} pixels is more than the {MAX_PIXELS:,} allowed; "
+            "resize it")
 
 
 def _array_to_image(array: np.ndarray) -> Image.Image:
@@ -103,11 +139,13 @@ def is_image_file(path: str | Path) -> bool:
 
 
 def as_rgb_array(image: Any) -> np.ndarray:
-    """H x W x 3 uint8 RGB from anything `load_image` accepts (arrays already RGB pass as is)."""
-    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 \
-            and image.dtype == np.uint8:
-        return image
-    return np.asarray(load_image(image))
+    """H x W x 3 uint8 RGB from anything `load_image` accepts (arrays already RGB pass as is),
+    decoded at bounded memory: no float copy of the image, whatever its bit depth."""
+    if isinstance(image, np.ndarray):
+        if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+            return image
+        return np.asarray(_array_to_image(image))
+    return _decoded(image, rgb_array)
 
 
 def read_rgb(image: Any) -> tuple[np.ndarray | None, str | None]:

@@ -124,9 +124,9 @@ def test_opencv_detector_and_bad_options(small_model, photos_dir) -> None:
     assert len(prediction.faces) == 1
     with pytest.raises(UnknownNameError, match="torch"):
         Recognizer(small_model, backend="tensorflow")
-    with pytest.raises(InvalidInputError, match="onnxruntime"):
-        Recognizer(small_model, precision="int8")
-    with pytest.raises(InvalidInputError, match="batch_size"):
+    with pytest.raises(InvalidInputError, match="--precision int8 runs on onnxruntime"):
+        Recognizer(small_model, backend="torch", precision="int8")
+    with pytest.raises(InvalidInputError, match="--batch-size"):
         Recognizer(small_model, batch_size=0)
 
 

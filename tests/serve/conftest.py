@@ -10,16 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import uvicorn
-from PIL import Image
 
 CLASSES = ("neutral", "happy", "sad")
 
 
 class FakePredictor:
-    """Faces at fixed fractions of the image (one in the centre unless `boxes` says otherwise);
-    optionally blocks until `release` is set."""
+    """Faces at fixed fractions of the image (one in the centre unless `boxes` says otherwise),
+    in the shape of `Face.to_dict()`; optionally blocks until `release` is set. `seen` keeps
+    the settings of each call."""
 
     def __init__(self, *, block: bool = False, fail: Exception | None = None,
                  boxes: tuple[tuple[float, float, float, float], ...] = ((0.25, 0.25, 0.75, 0.75),)
@@ -30,22 +31,21 @@ class FakePredictor:
         if not block:
             self.release.set()
         self.entered = threading.Semaphore(0)
-        self.calls = 0
+        self.seen: list[Any] = []
 
-    def __call__(self, image: Image.Image, *, attention: bool = False) -> list[dict[str, Any]]:
-        self.calls += 1
+    def __call__(self, image: np.ndarray, *, attention: bool = False,
+                 settings: Any = None) -> list[dict[str, Any]]:
+        self.seen.append(settings)
         self.entered.release()
         self.release.wait(timeout=20)
         if self.fail is not None:
             raise self.fail
-        w, h = image.size
+        h, w = image.shape[:2]
         return [{
-            "box": [w * x1, h * y1, w * x2, h * y2],
-            "landmarks": None,
-            "detection_score": 0.99,
-            "label": "happy",
-            "probabilities": {"neutral": 0.2, "happy": 0.7, "sad": 0.1},
-        } for x1, y1, x2, y2 in self.boxes]
+            "face": i, "track_id": None, "x1": w * x1, "y1": h * y1, "x2": w * x2, "y2": h * y2,
+            "detection_score": 0.99, "rotation": 0, "label": "happy", "landmarks": None,
+            "prob_neutral": 0.2, "prob_happy": 0.7, "prob_sad": 0.1,
+        } for i, (x1, y1, x2, y2) in enumerate(self.boxes)]
 
     def describe(self) -> dict[str, Any]:
         return {"name": "fake", "arch": "fake", "classes": list(CLASSES), "backend": "none",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import struct
+import zlib
 
 import httpx
 import numpy as np
@@ -11,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from scancci.serve import create_app
+from scancci.errors import InvalidInputError
+from scancci.serve import ServeLimits, create_app
 
 
 def jpeg_bytes(size: tuple[int, int] = (64, 48), *, noise: bool = False) -> bytes:
@@ -49,8 +52,10 @@ def test_predict_multipart_and_raw_body(client: TestClient) -> None:
     data = jpeg_bytes((80, 40))
     result = client.post("/predict", files={"file": ("a.jpg", data, "image/jpeg")}).json()
     assert (result["width"], result["height"]) == (80, 40)
-    assert result["faces"][0]["label"] == "happy"
-    assert result["faces"][0]["box"] == [20.0, 10.0, 60.0, 30.0]
+    face = result["faces"][0]
+    assert face["label"] == "happy" and face["prob_happy"] == 0.7
+    assert [face[k] for k in ("x1", "y1", "x2", "y2")] == [20.0, 10.0, 60.0, 30.0]
+    assert result["model"]["name"] == "fake"
     raw = client.post("/predict", content=data, headers={"content-type": "image/jpeg"})
     assert raw.status_code == 200 and raw.json()["width"] == 80
 
@@ -64,7 +69,9 @@ def test_predict_multipart_and_raw_body(client: TestClient) -> None:
         ({"other": ("a.jpg", jpeg_bytes(), "image/jpeg")}, None, None, 400, "field named 'file'"),
         (None, b'{"image": 1}', {"content-type": "application/json"}, 415, "content type"),
         (None, b"", {"content-type": "image/png"}, 400, "empty"),
-        (None, b"\0" * 300_000, {"content-type": "image/jpeg"}, 413, "limit"),
+        (None, b"\0" * 300_000, {"content-type": "image/jpeg"}, 413, "limit of 200,000 bytes"),
+        ({"file": ("a.jpg", b"\0" * 200_001, "image/jpeg")}, None, None, 413,
+         "limit of 200,000 bytes"),
     ],
 )
 def test_bad_uploads_get_clear_4xx(client: TestClient, files, content, headers, status,
@@ -164,9 +171,65 @@ def test_slow_requests_time_out_with_504_and_the_service_recovers(fake_predictor
     assert after == 200
 
 
-def test_predictor_errors_are_json_and_do_not_stop_the_service(fake_predictor) -> None:
+def test_predictor_bugs_are_json_and_do_not_stop_the_service(fake_predictor) -> None:
     broken = fake_predictor(fail=RuntimeError("boom"))
     client = TestClient(create_app(broken), raise_server_exceptions=False)
     response = client.post("/predict", content=jpeg_bytes(), headers={"content-type": "image/jpeg"})
     assert response.status_code == 500 and "boom" in response.json()["error"]
     assert client.get("/health").json()["in_flight"] == 0
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares width x height grey pixels and holds none (a decompression bomb's
+    header)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_a_decompression_bomb_gets_our_own_413(client: TestClient) -> None:
+    for width in (30_000, 100_000):  # above our limit; above Pillow's own bomb limit
+        response = client.post("/predict", files={"file": ("b.png", png_header(width, width))})
+        assert response.status_code == 413, response.text
+        error = response.json()["error"]
+        assert "limit of 1,000,000 (max_pixels)" in error, error
+        assert "DOS attack" not in error and "decompression bomb" not in error.lower()
+
+
+def test_info_and_every_413_quote_the_same_byte_limit(client: TestClient) -> None:
+    limit = client.get("/info").json()["limits"]["max_upload_bytes"]
+    big = b"\0" * (limit + 1)
+    answers = [client.post("/predict", files={"file": ("a.jpg", big, "image/jpeg")}),
+               client.post("/predict", content=big, headers={"content-type": "image/jpeg"}),
+               client.post("/predict", content=b"\0" * (limit + 70_000),
+                           headers={"content-type": "image/jpeg"})]
+    texts = {r.json()["error"] for r in answers if r.status_code == 413}
+    assert len(answers) == 3 and texts == {f"the image file is larger than the limit of "
+                                           f"{limit:,} bytes (max_upload_bytes): send a "
+                                           "smaller or more compressed image"}
+
+
+@pytest.mark.parametrize(("limit", "value", "words"), [
+    ("max_upload_bytes", 0, "--max-upload-bytes must be more than 0, got 0"),
+    ("max_concurrency", -1, "--max-concurrency must be more than 0"),
+    ("timeout_s", float("nan"), "--timeout must be a number"),
+    ("max_queue", -2, "--max-queue must be 0 or more"),
+])
+def test_bad_limits_name_their_flag(limit: str, value: float, words: str) -> None:
+    with pytest.raises(InvalidInputError, match=words):
+        ServeLimits(**{limit: value})
+
+
+def test_thin_and_odd_images_are_answered_never_500(fake_predictor) -> None:
+    client = TestClient(create_app(fake_predictor()), raise_server_exceptions=False)
+    for shape in ((3, 3000), (1, 40000), (1, 1)):
+        buffer = io.BytesIO()
+        Image.fromarray(np.full((*shape, 3), 128, np.uint8)).save(buffer, format="PNG")
+        response = client.post("/predict", content=buffer.getvalue(),
+                               headers={"content-type": "image/png"})
+        assert response.status_code == 200, (shape, response.text)
+    response = client.post("/predict?attention=maybe", content=jpeg_bytes(),
+                           headers={"content-type": "image/jpeg"})
+    assert response.status_code == 400 and "attention" in response.json()["error"]

@@ -26,8 +26,8 @@ FAKE_BOXES = ((0.05, 0.10, 0.30, 0.45), (0.55, 0.50, 0.95, 0.95), (0.40, 0.02, 0
 def expected_boxes(result: dict[str, Any], photo: dict[str, float]) -> list[list[float]]:
     """The /predict boxes (image pixels) as page pixels of the displayed photo."""
     sx, sy = photo["width"] / result["width"], photo["height"] / result["height"]
-    return [[photo["x"] + x1 * sx, photo["y"] + y1 * sy, photo["x"] + x2 * sx,
-             photo["y"] + y2 * sy] for x1, y1, x2, y2 in (f["box"] for f in result["faces"])]
+    return [[photo["x"] + f["x1"] * sx, photo["y"] + f["y1"] * sy, photo["x"] + f["x2"] * sx,
+             photo["y"] + f["y2"] * sy] for f in result["faces"]]
 
 
 def drawn_boxes(page: Any) -> list[list[float]]:
@@ -68,6 +68,7 @@ def upload_and_measure(base_url: str, chromium: Path, photo: Path,
                 "label": page.locator("#faces .face .label").first.inner_text(),
                 "bars": page.locator("#faces .face .bar").count(),
                 "status": page.locator("#status").inner_text(),
+                "attention_disabled": page.locator("#attention").is_disabled(),
                 "windows": [],
             }
             for window in WINDOWS:
@@ -117,6 +118,7 @@ def test_fake_boxes_are_drawn_where_predict_put_them(fake_predictor, serve_on_lo
     assert "happy" in seen["box_label"] and seen["label"] == "happy"
     assert seen["bars"] == 3 * len(FAKE_BOXES)
     assert "3 faces" in seen["status"]
+    assert seen["attention_disabled"]  # the fake model has no attention maps
 
 
 def test_group_photo_with_a_real_model_and_detector(serve_on_loopback, chromium_path,
@@ -136,3 +138,4 @@ def test_group_photo_with_a_real_model_and_detector(serve_on_loopback, chromium_
     assert seen["label"] in model.config.class_names
     assert seen["label"] in seen["box_label"]
     assert seen["bars"] == 5 * 7
+    assert not seen["attention_disabled"]  # SCAN-CCI computes attention maps

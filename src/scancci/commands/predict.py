@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scancci.errors import InvalidInputError
-from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
+from scancci.faces.names import (
+    AUTO_ROTATION,
+    DEFAULT_DETECTOR,
+    DEFAULT_MIN_FACE_SIZE,
+    DEFAULT_MIN_SCORE,
+    DETECTORS,
+    NO_DETECTOR,
+    ROTATIONS,
+)
 
 if TYPE_CHECKING:
     from scancci.engines import RayOptions
@@ -31,8 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write annotated images (or an annotated video) to DIR")
     parser.add_argument("--attention", action="store_true",
                         help="overlay the SCAN attention map on annotated faces")
-    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
-                        help=f"face detector (default {DEFAULT_DETECTOR})")
+    add_detector_arguments(parser, allow_none=True)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=int, default=32, help="faces per classifier batch")
     parser.add_argument("--backend", choices=("torch", "onnx"), default=None,
@@ -90,6 +97,30 @@ def ray_options(args: argparse.Namespace) -> RayOptions:
                       photos_per_task=args.photos_per_task)
 
 
+def add_detector_arguments(parser: argparse.ArgumentParser, *, allow_none: bool = False,
+                           rotation: bool = True) -> None:
+    """--detector, --min-score, --min-face-size (and --rotation): the same flags for predict,
+    serve, mask and prepare."""
+    choices = (*DETECTORS, NO_DETECTOR) if allow_none else DETECTORS
+    none = (f"; {NO_DETECTOR}: each whole image (or frame) is one face, for pre-cut face "
+            "crops") if allow_none else ""
+    parser.add_argument("--detector", choices=choices, default=DEFAULT_DETECTOR,
+                        help=f"face detector (default {DEFAULT_DETECTOR}){none}")
+    scores = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_MIN_SCORE.items())
+    parser.add_argument("--min-score", type=float, default=None, metavar="S",
+                        help=f"drop faces whose detection score is below S (default: {scores})")
+    parser.add_argument("--min-face-size", type=float, default=None, metavar="PX",
+                        help="drop faces whose box is narrower or shorter than PX pixels "
+                             f"(default {DEFAULT_MIN_FACE_SIZE})")
+    if rotation:
+        turns = "|".join(map(str, ROTATIONS))
+        parser.add_argument("--rotation", default=AUTO_ROTATION, metavar=f"auto|{turns}",
+                            help="auto (default): where no face is found upright, also look "
+                                 "at the photo turned by a quarter turn (phone photos saved "
+                                 "without their EXIF rotation); a number: the photos are "
+                                 "turned this many degrees clockwise, look there only")
+
+
 def run(args: argparse.Namespace) -> int:
     from scancci.inference import Prediction, Recognizer, predict_path
     from scancci.inference.stream import torch_threads
@@ -97,11 +128,14 @@ def run(args: argparse.Namespace) -> int:
 
     options = {"detector": args.detector, "device": args.device,
                "batch_size": args.batch_size, "backend": args.backend,
-               "precision": args.precision}
+               "precision": args.precision, "min_score": args.min_score,
+               "min_face_size": args.min_face_size, "rotation": args.rotation}
     ray = ray_options(args)
     if args.engine == "ray":
         return _run_on_ray(args, options, ray)
     recognizer = Recognizer(args.model, **options)
+    if args.attention:
+        recognizer.check_attention()  # one line before any file is read
     with torch_threads(spare_core_threads()):  # this process's cores: one is left to decoding
         result = predict_path(recognizer, args.input, output=args.output,
                               annotate_dir=args.annotate, attention=args.attention,
@@ -145,4 +179,5 @@ def _print_prediction(prediction: Prediction) -> None:
         x1, y1, x2, y2 = (round(v) for v in face.box)
         top = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[:3]
         probs = ", ".join(f"{name} {p:.2f}" for name, p in top)
-        print(f"  face {i}: box ({x1}, {y1}, {x2}, {y2}) -> {face.label} ({probs})")
+        turned = f", turned {face.rotation} deg" if face.rotation else ""
+        print(f"  face {i}: box ({x1}, {y1}, {x2}, {y2}){turned} -> {face.label} ({probs})")

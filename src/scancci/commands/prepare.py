@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scancci.commands.predict import add_engine_arguments, ray_options
+from scancci.commands.predict import add_detector_arguments, add_engine_arguments, ray_options
+from scancci.errors import InvalidInputError
 from scancci.faces.align import DEFAULT_TEMPLATE, TEMPLATES
-from scancci.faces.names import DEFAULT_DETECTOR, DETECTORS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=224, help="side of the aligned crops")
     parser.add_argument("--template", choices=sorted(TEMPLATES), default=DEFAULT_TEMPLATE,
                         help="where the eyes, nose and mouth go in the crop")
-    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
-                        help=f"face detector (default {DEFAULT_DETECTOR})")
+    add_detector_arguments(parser)
     parser.add_argument("--no-resume", action="store_true",
                         help="redo images already in the output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -26,15 +25,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ray = ray_options(args)
-    common = {"detector": args.detector, "output_size": args.size, "template": args.template,
+    common = {"output_size": args.size, "template": args.template,
               "resume": not args.no_resume, "progress": not args.quiet}
     if args.engine == "ray":
         from scancci.engines import prepare_dataset_ray
 
-        report = prepare_dataset_ray(args.input, args.output, ray=ray, **common)
+        tuned = [flag for flag, value in (("--min-score", args.min_score),
+                                          ("--min-face-size", args.min_face_size),
+                                          ("--rotation", None if args.rotation == "auto"
+                                           else args.rotation)) if value is not None]
+        if tuned:
+            raise InvalidInputError(f"{', '.join(tuned)}: --engine ray prepares with the "
+                                    "detector's defaults; drop them or use --engine local")
+        report = prepare_dataset_ray(args.input, args.output, ray=ray, detector=args.detector,
+                                     **common)
     else:
+        from scancci.faces.detect import FaceDetector
         from scancci.faces.prepare import prepare_dataset
 
-        report = prepare_dataset(args.input, args.output, **common)
+        detector = FaceDetector(args.detector, min_score=args.min_score,
+                                min_face_size=args.min_face_size, rotation=args.rotation)
+        report = prepare_dataset(args.input, args.output, detector=detector, **common)
     print(f"scancci prepare: {report}")
     return 0

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the public names, as type checkers see them; imported on fi
     from scancci.faces.align import alignment_matrix as alignment_matrix
     from scancci.faces.align import crop_face as crop_face
     from scancci.faces.align import template_points as template_points
+    from scancci.faces.align import upright_box_matrix as upright_box_matrix
     from scancci.faces.detect import DetectedFace as DetectedFace
     from scancci.faces.detect import FaceDetector as FaceDetector
     from scancci.faces.masks import apply_mask as apply_mask

@@ -85,6 +85,27 @@ def landmark_box(landmarks: Any) -> tuple[float, float, float, float]:
     return (cx - half, cy - half, cx + half, cy + half)
 
 
+def upright_box_matrix(landmarks: Any, output_size: int, margin: float = 0.0) -> np.ndarray:
+    """2 x 3 transform cropping the face with these 5 landmarks as `landmark_box` frames it
+    (MTCNN's proportions, enlarged by `margin` on each side) but turned upright: the eyes level,
+    whatever the head's roll or the photo's turn. What models trained on box crops of upright
+    faces are given."""
+    _check_size(output_size)
+    points = _check_landmarks(landmarks).astype(np.float64)
+    x1, y1, x2, y2 = landmark_box(points)
+    side = (x2 - x1) * (1.0 + 2.0 * margin)
+    dx, dy = points[1] - points[0]  # image-left eye to image-right eye of the upright face
+    if side <= 0 or not (dx or dy):
+        raise InvalidInputError(f"cannot crop a face from degenerate landmarks {points.tolist()}")
+    angle = np.arctan2(dy, dx)
+    scale = output_size / side
+    cos, sin = scale * np.cos(angle), scale * np.sin(angle)
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    # rotate by -angle about the box centre, scale, and put the centre in the crop's middle
+    return np.array([[cos, sin, output_size / 2.0 - cos * cx - sin * cy],
+                     [-sin, cos, output_size / 2.0 + sin * cx - cos * cy]])
+
+
 def face_matrix(box: Any, landmarks: Any | None, output_size: int,
                 template: str = DEFAULT_TEMPLATE) -> np.ndarray:
     """The transform used for a face: landmark alignment, or a box crop without landmarks."""

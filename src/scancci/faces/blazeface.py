@@ -76,10 +76,12 @@ def anchors() -> np.ndarray:
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
-def letterbox(image: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float]]:
+def letterbox(image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
     """The RGB image scaled into INPUT_SIZE x INPUT_SIZE, centred on black, as [-1, 1] float32
     HWC; with the scale and the (x, y) padding needed to map results back."""
     height, width = image.shape[:2]
+    if not height or not width:
+        raise ScanCCIError(f"cannot detect faces in an empty {width}x{height} image")
     scale = INPUT_SIZE / max(height, width)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR

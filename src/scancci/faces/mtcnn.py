@@ -27,7 +27,9 @@ class MtcnnBackend:
         self.min_face_size = min_face_size
         self.thresholds = list(thresholds)
 
-    def detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
+    def detect(self, images: list[np.ndarray], min_score: float = 0.0
+               ) -> list[list[DetectedFace]]:
+        """Faces of same-size images (the detector applies `min_score` afterwards)."""
         if min(images[0].shape[:2]) < max(12, self.min_face_size):
             return [[] for _ in images]  # smaller than the smallest face MTCNN can see
         batch = np.ascontiguousarray(np.stack(images))
@@ -41,7 +43,8 @@ class MtcnnBackend:
 def _mtcnn_faces(boxes: Any, points: Any) -> list[DetectedFace]:
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)  # x1, y1, x2, y2, score
     points = np.asarray(points, dtype=np.float32).reshape(-1, 5, 2)
-    return [DetectedFace(tuple(float(v) for v in b[:4]), p.copy(), float(b[4]))
+    return [DetectedFace((float(b[0]), float(b[1]), float(b[2]), float(b[3])), p.copy(),
+                         float(b[4]))
             for b, p in zip(boxes, points, strict=True)]
 
 

@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -237,7 +238,7 @@ def _template_face(image: np.ndarray, template: str) -> DetectedFace:
 
 def _save(image: np.ndarray, path: Path) -> None:
     suffix = path.suffix.lower()
-    options = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
+    options: dict[str, Any] = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
     with _in_place(path) as temporary:
         Image.fromarray(image).save(temporary, format=Image.registered_extensions()
                                     .get(suffix), **options)

@@ -114,7 +114,8 @@ def build_tflite_net(data: bytes) -> TFLiteNet:
     constants = {i: _tensor_value(model, graph, i)
                  for i in range(graph.TensorsLength())
                  if model.Buffers(graph.Tensors(i).Buffer()).DataLength() > 0}
-    steps, convs = [], {}
+    steps: list[_Step] = []
+    convs: dict[int, nn.Conv2d] = {}
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
         code = model.OperatorCodes(op.OpcodeIndex())
@@ -189,6 +190,7 @@ def _conv(kind: str, weight: np.ndarray, bias: np.ndarray, params: dict[str, Any
     conv = nn.Conv2d(in_ch, out_ch, (kh, kw), stride=params["stride"], groups=groups)
     with torch.no_grad():
         conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(tensor, dtype=np.float32)))
+        assert conv.bias is not None  # nn.Conv2d has one by default
         conv.bias.copy_(torch.from_numpy(bias.astype(np.float32)))
     return conv
 

@@ -36,9 +36,9 @@ def is_pretrained_name(model: Any) -> bool:
 
 
 def default_backend(model: Any, device: Any = "cpu", precision: str = "fp32") -> str:
-    """What --backend means when not given: "onnx" for .onnx files and for a pretrained
-    baseline in fp32 on the CPU, else "torch"."""
-    if is_onnx_file(model):
+    """What --backend means when not given: "onnx" for .onnx files, for int8 (which only
+    onnxruntime runs) and for a pretrained baseline in fp32 on the CPU, else "torch"."""
+    if is_onnx_file(model) or precision == "int8":
         return "onnx"
     cpu_fp32 = is_cpu(device) and precision == "fp32"
     return "onnx" if is_pretrained_name(model) and cpu_fp32 else "torch"
@@ -57,6 +57,11 @@ def create_classifier(model: Any, *, backend: str | None = None, precision: str 
         raise unknown_name("backend", backend, BACKENDS)
     if precision not in PRECISIONS:
         raise unknown_name("precision", precision, PRECISIONS)
+    if (backend, precision) in (("torch", "int8"), ("onnx", "bf16")):
+        runs = "onnxruntime (--backend onnx)" if precision == "int8" else \
+            "PyTorch (--backend torch)"
+        raise InvalidInputError(f"--precision {precision} runs on {runs}, not with --backend "
+                                f"{backend}; drop --backend to get the right one")
     if _is_classifier(model):
         return model
     if is_pretrained_name(model):

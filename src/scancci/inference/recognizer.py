@@ -12,6 +12,7 @@ what the model outputs, and the temperature is 1 unless the checkpoint was calib
 
 from __future__ import annotations
 
+import copy
 import difflib
 import sys
 from collections.abc import Sequence
@@ -21,9 +22,16 @@ from typing import Any
 import numpy as np
 
 from scancci.errors import InvalidInputError
-from scancci.faces.align import DEFAULT_TEMPLATE, box_matrix, crop_face, landmark_box, warp
+from scancci.faces.align import (
+    DEFAULT_TEMPLATE,
+    box_matrix,
+    face_matrix,
+    upright_box_matrix,
+    warp,
+)
+from scancci.faces.boxes import whole_image_face
 from scancci.faces.detect import DetectedFace, FaceDetector
-from scancci.faces.names import DEFAULT_DETECTOR
+from scancci.faces.names import DEFAULT_DETECTOR, NO_DETECTOR
 from scancci.imaging import describe_source, model_input, read_rgb
 from scancci.inference.annotate import draw_prediction
 from scancci.inference.backends import create_classifier, default_backend
@@ -42,22 +50,27 @@ class Recognizer:
     (backend="onnx"), a classifier object, or the name of a pretrained baseline
     (`scancci.list_pretrained()`); None: the default baseline, named in one line on stderr
     (no trained SCAN-CCI weights exist). detector: "blazeface" (default),
-    "mtcnn", "opencv" or a FaceDetector.
+    "mtcnn", "opencv", a FaceDetector, or None ("none"): each whole image (or frame) is one
+    face, for pre-cut face crops. min_score, min_face_size, rotation: the detector's settings
+    (None: its defaults; see `FaceDetector`).
     backend/precision: "torch" with "fp32"/"bf16", or "onnx" with "fp32"/"int8"; backend
     None runs .onnx files and the pretrained baselines (fp32, CPU: converted to ONNX once) on
     onnxruntime, without importing PyTorch, and everything else on PyTorch.
     """
 
-    def __init__(self, model: Any = None, *, detector: str | FaceDetector = DEFAULT_DETECTOR,
-                 device: str = "cpu", batch_size: int = 32, backend: str | None = None,
-                 precision: str = "fp32", template: str = DEFAULT_TEMPLATE) -> None:
+    def __init__(self, model: Any = None, *,
+                 detector: str | FaceDetector | None = DEFAULT_DETECTOR, device: str = "cpu",
+                 batch_size: int = 32, backend: str | None = None, precision: str = "fp32",
+                 template: str = DEFAULT_TEMPLATE, min_score: float | None = None,
+                 min_face_size: float | None = None, rotation: int | str | None = None
+                 ) -> None:
         if int(batch_size) < 1:
-            raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
+            raise InvalidInputError(f"--batch-size must be at least 1, got {batch_size}")
+        self.detector = make_detector(detector, device=device, min_score=min_score,
+                                      min_face_size=min_face_size, rotation=rotation)
         model = resolve_pretrained(model)
         self.classifier = create_classifier(model, backend=backend, precision=precision,
                                             device=device)
-        self.detector = detector if isinstance(detector, FaceDetector) else \
-            FaceDetector(detector, device=device)
         self.config = self.classifier.config
         self.identity = model_identity(model, self.config)  # in every row and JSON object
         self.backend = backend or default_backend(model, device, precision)
@@ -65,10 +78,31 @@ class Recognizer:
         self.batch_size = int(batch_size)
         self.template = template
 
+    def configured(self, *, no_detector: bool = False, min_score: float | None = None,
+                   min_face_size: float | None = None, rotation: int | str | None = None
+                   ) -> Recognizer:
+        """A copy sharing the loaded classifier and detector network, with other detector
+        settings (None keeps this one's), or without a detector (each whole image one face)."""
+        other = copy.copy(self)
+        if no_detector or self.detector is None:
+            other.detector = None
+        else:
+            other.detector = self.detector.configured(min_score=min_score,
+                                                      min_face_size=min_face_size,
+                                                      rotation=rotation)
+        return other
+
     @property
     def class_names(self) -> tuple[str, ...]:
         """The model's class names, in logit order."""
         return tuple(self.config.class_names)
+
+    @property
+    def has_attention(self) -> bool:
+        """True when the model computes SCAN attention maps (SCAN-CCI models)."""
+        known = getattr(self.classifier, "has_attention", None)
+        return bool(known) if known is not None else \
+            str(self.config.arch).startswith("scancci")
 
     @property
     def temperature(self) -> float:
@@ -103,6 +137,8 @@ class Recognizer:
             list(faces) if faces is not None else [None] * len(frames)
         if len(found) != len(frames):
             raise InvalidInputError(f"faces: {len(found)} entries for {len(frames)} frames")
+        if attention:
+            self.check_attention()
         images = {i: f.image for i, f in enumerate(frames) if f.image is not None}
         todo = [i for i in images if found[i] is None]
         for i, faces_of in zip(todo, self.detect([images[i] for i in todo]), strict=True):
@@ -117,9 +153,21 @@ class Recognizer:
         return [self._prediction(frame, tuple(faces_of))
                 for frame, faces_of in zip(frames, per_frame, strict=True)]
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[list[DetectedFace]]:
-        """The faces of decoded RGB images (largest first), in the detector's batches."""
-        return self.detector.detect_batch(list(images)) if len(images) else []
+    def detect(self, images: Sequence[np.ndarray], *, rotation: int | str | None = None
+               ) -> list[list[DetectedFace]]:
+        """The faces of decoded RGB images (largest first), in the detector's batches; without
+        a detector, each whole image. `rotation` overrides the detector's for this call."""
+        if self.detector is None:
+            return [[whole_image_face(image.shape)] for image in images]
+        return self.detector.detect_batch(list(images), rotation=rotation) if len(images) \
+            else []
+
+    def check_attention(self) -> None:
+        """Refuse a request for attention maps the model cannot give."""
+        if not self.has_attention:
+            raise InvalidInputError(
+                f"--attention: the model {self.identity.name} has no attention maps (only "
+                "SCAN-CCI models compute them); run without --attention")
 
     def classify_crops(self, crops: Sequence[np.ndarray], *, attention: bool = False
                        ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -138,16 +186,25 @@ class Recognizer:
         return np.concatenate(probabilities), np.concatenate(maps) if maps else None
 
     def crop(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
-        """The face aligned to the model's input size (box crop when it has no landmarks), or
-        the upright box crop with the model's own margin when its config sets `crop_margin`
-        (the box rebuilt from the landmarks, so every detector gives the same crop)."""
+        """The face as the model was trained to see it, at its input size (`crop_matrix`)."""
+        size = int(self.config.input_size)
+        return warp(image, self.crop_matrix(face.box, face.landmarks), size)
+
+    def crop_matrix(self, box: Sequence[float], landmarks: Any | None) -> np.ndarray:
+        """The 2 x 3 transform from image to crop pixels, with the crop geometry the model was
+        trained with, always upright (turned by the eye line): aligned to the landmark
+        template; or, when the config sets `crop_margin`, the square box crop with that margin
+        (the box rebuilt from the landmarks, so every detector gives the same crop). Without a
+        detector the whole image is the crop; without landmarks, a square around the box."""
         size = int(self.config.input_size)
         margin = getattr(self.config, "crop_margin", None)
+        if self.detector is None:
+            return box_matrix(box, size, 0.0)
         if margin is not None:
-            box = face.box if face.landmarks is None else landmark_box(face.landmarks)
-            return warp(image, box_matrix(box, size, float(margin)), size)
-        return crop_face(image, face.box, face.landmarks, output_size=size,
-                         template=self.template)
+            if landmarks is None:
+                return box_matrix(box, size, float(margin))
+            return upright_box_matrix(landmarks, size, float(margin))
+        return face_matrix(box, landmarks, size, self.template)
 
     def annotate(self, image: Any, prediction: Prediction, *, attention: bool = False
                  ) -> np.ndarray:
@@ -156,10 +213,12 @@ class Recognizer:
         if array is None:
             raise InvalidInputError(error or "unreadable image")
         return draw_prediction(array, prediction, attention=attention,
-                               input_size=int(self.config.input_size), template=self.template)
+                               input_size=int(self.config.input_size),
+                               crop_matrix=self.crop_matrix)
 
     def __repr__(self) -> str:
-        return (f"Recognizer({self.config.arch!r}, detector={self.detector.backend!r}, "
+        detector = NO_DETECTOR if self.detector is None else self.detector.backend
+        return (f"Recognizer({self.config.arch!r}, detector={detector!r}, "
                 f"backend={self.backend!r}, precision={self.precision!r})")
 
     def _prediction(self, frame: Frame, faces: tuple[Face, ...]) -> Prediction:
@@ -177,9 +236,24 @@ class Recognizer:
             tuple((float(x), float(y)) for x, y in detected.landmarks)
         x1, y1, x2, y2 = (float(v) for v in detected.box)
         return Face(box=(x1, y1, x2, y2), landmarks=landmarks,
-                    detection_score=float(detected.score),
+                    detection_score=None if self.detector is None else float(detected.score),
                     probabilities={n: float(p) for n, p in zip(names, probabilities, strict=True)},
-                    label=names[int(np.argmax(probabilities))], attention=attention)
+                    label=names[int(np.argmax(probabilities))], attention=attention,
+                    rotation=int(detected.rotation))
+
+
+def make_detector(detector: str | FaceDetector | None, *, device: str = "cpu",
+                  min_score: float | None = None, min_face_size: float | None = None,
+                  rotation: int | str | None = None) -> FaceDetector | None:
+    """The FaceDetector a Recognizer uses: built from a name with these settings (None or
+    "none": no detector), or a given one with the settings that are not None applied."""
+    if detector is None or detector == NO_DETECTOR:
+        return None
+    if isinstance(detector, FaceDetector):
+        return detector.configured(min_score=min_score, min_face_size=min_face_size,
+                                   rotation=rotation)
+    return FaceDetector(detector, device=device, min_score=min_score,
+                        min_face_size=min_face_size, rotation=rotation)
 
 
 def resolve_pretrained(model: Any) -> Any:

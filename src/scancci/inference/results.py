@@ -19,8 +19,11 @@ from scancci.errors import ScanCCIError
 PROB_PREFIX = "prob_"
 # Columns every row has, in this order; then one `prob_<class>` column per class.
 BASE_COLUMNS = ("source", "frame", "timestamp", "width", "height", "face", "track_id",
-                "x1", "y1", "x2", "y2", "detection_score", "label", "landmarks", "status", "error",
-                "model", "model_version")
+                "x1", "y1", "x2", "y2", "detection_score", "rotation", "label", "landmarks",
+                "status", "error", "model", "model_version")
+# The columns of one face (`Face.to_dict`): the same fields in rows, JSON lines and the service.
+FACE_FIELDS = ("face", "track_id", "x1", "y1", "x2", "y2", "detection_score", "rotation",
+               "label", "landmarks")
 # status: "face" (a row per face), "no_face" (image read, no face found), "error" (unreadable).
 # model, model_version: the model's name and "sha256:" + 16 hex digits of its weights file.
 
@@ -28,29 +31,50 @@ BASE_COLUMNS = ("source", "frame", "timestamp", "width", "height", "face", "trac
 # "int" and "float" may be missing (None), "points" is the 5 x 2 landmarks, prob_<class> float.
 COLUMN_TYPES = {"source": "str", "frame": "int", "timestamp": "float", "width": "int",
                 "height": "int", "face": "int", "track_id": "int", "x1": "float", "y1": "float",
-                "x2": "float", "y2": "float", "detection_score": "float", "label": "str",
+                "x2": "float", "y2": "float", "detection_score": "float", "rotation": "int",
+                "label": "str",
                 "landmarks": "points", "status": "str", "error": "str", "model": "str",
                 "model_version": "str"}
 
 
 @dataclass(frozen=True, eq=False)
 class Face:
-    """One face: box (x1, y1, x2, y2 pixels), 5 x 2 landmarks or None, detection score,
-    probabilities (class name -> probability, summing to 1), top label, optional track id
-    (videos) and optional global SCAN attention map (h x w in [0, 1], on the aligned crop)."""
+    """One face: box (x1, y1, x2, y2 pixels), 5 x 2 landmarks or None, detection score (None
+    without a detector: the whole image was the face), probabilities (class name ->
+    probability, summing to 1), top label, optional track id (videos), the quarter turn
+    (degrees clockwise) that showed it upright to the detector, and optional global SCAN
+    attention map (h x w in [0, 1], on the aligned crop)."""
 
     box: tuple[float, float, float, float]
     landmarks: tuple[tuple[float, float], ...] | None
-    detection_score: float
+    detection_score: float | None
     probabilities: dict[str, float]
     label: str
     track_id: int | None = None
     attention: np.ndarray | None = field(default=None, repr=False)
+    rotation: int = 0
 
     @property
     def confidence(self) -> float:
         """Probability of the top label."""
         return float(self.probabilities[self.label])
+
+    def to_dict(self, index: int | None = None, class_names: Sequence[str] = ()
+                ) -> dict[str, Any]:
+        """The face as JSON-ready fields, the same in rows, JSON lines and the service:
+        FACE_FIELDS (`face` is its index in the image) then `prob_<class>` per class (in
+        `class_names` order, default the probabilities' own)."""
+        x1, y1, x2, y2 = (round(float(v), 2) for v in self.box)
+        landmarks = None if self.landmarks is None else \
+            [[round(float(x), 2), round(float(y), 2)] for x, y in self.landmarks]
+        score = None if self.detection_score is None else round(float(self.detection_score), 5)
+        out: dict[str, Any] = {"face": index, "track_id": self.track_id, "x1": x1, "y1": y1,
+                               "x2": x2, "y2": y2, "detection_score": score,
+                               "rotation": self.rotation, "label": self.label,
+                               "landmarks": landmarks}
+        for name in class_names or self.probabilities:
+            out[PROB_PREFIX + name] = float(self.probabilities[name])
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,15 +128,9 @@ def _row(common: dict[str, Any], index: int | None, face: Face | None,
          ) -> dict[str, Any]:
     row = dict(common)
     if face is None:
-        row.update({"face": None, "track_id": None, "x1": None, "y1": None, "x2": None,
-                    "y2": None, "detection_score": None, "label": None, "landmarks": None})
+        row.update(dict.fromkeys(FACE_FIELDS))
     else:
-        x1, y1, x2, y2 = (round(float(v), 2) for v in face.box)
-        landmarks = None if face.landmarks is None else \
-            [[round(float(x), 2), round(float(y), 2)] for x, y in face.landmarks]
-        row.update({"face": index, "track_id": face.track_id, "x1": x1, "y1": y1, "x2": x2,
-                    "y2": y2, "detection_score": round(float(face.detection_score), 5),
-                    "label": face.label, "landmarks": landmarks})
+        row.update({k: v for k, v in face.to_dict(index, names).items() if k in FACE_FIELDS})
     row["status"] = "face" if face is not None else ("error" if error else "no_face")
     row["error"] = error
     row.update(model)

@@ -67,8 +67,11 @@ def stream(recognizer: Recognizer, source: Source, options: StreamOptions = Stre
     """(prediction, frame) for every frame of `source`, in order, decoded ahead in a worker
     thread. A sequential source's faces are followed between detections and tracked."""
     locate = tracks = None
+    if options.attention:
+        recognizer.check_attention()  # before the source's first frame is decoded
     if source.sequential:
-        locate = FaceLocator(recognizer.detect, options.detect_every)
+        if recognizer.detector is not None:  # without one, each whole frame is the face
+            locate = FaceLocator(recognizer.detect, options.detect_every)
         tracks = Tracks(recognizer.class_names, options.smoothing)
     frames = ahead(source, source.prefetch, name="scancci-decode")
     try:

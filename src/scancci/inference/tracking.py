@@ -10,14 +10,15 @@ one of each per video or webcam run):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from scancci.errors import InvalidInputError
-from scancci.faces.boxes import iou_matrix
+from scancci.faces.boxes import iou_matrix, is_upright
 from scancci.faces.detect import DetectedFace
 from scancci.inference.frames import Frame
 from scancci.inference.results import Face, Prediction
@@ -25,7 +26,11 @@ from scancci.inference.results import Face, Prediction
 __all__ = ["FaceFollower", "FaceLocator", "IoUTracker", "TemporalSmoother", "Tracks",
            "iou_matrix"]
 
-Detect = Callable[[list[np.ndarray]], list[list[DetectedFace]]]  # images -> faces of each
+class Detect(Protocol):
+    """images -> the faces of each; `rotation` None: the detector's own setting."""
+
+    def __call__(self, images: list[np.ndarray], *, rotation: int | None = None
+                 ) -> list[list[DetectedFace]]: ...
 
 
 def best_assignment(overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,13 +202,22 @@ def _moved_face(face: DetectedFace, shift: np.ndarray, zoom: float, shape: tuple
     landmarks = None if face.landmarks is None else \
         ((face.landmarks - [(x1 + x2) / 2, (y1 + y2) / 2]) * zoom + centre).astype(np.float32)
     return DetectedFace((float(box[0]), float(box[1]), float(box[2]), float(box[3])), landmarks,
-                        face.score, face.landmarks_estimated)
+                        face.score, face.landmarks_estimated, face.rotation)
 
 
 class FaceLocator:
-    """The faces of each frame of a stream, chunk by chunk: with `detect_every` 1, None for
-    every frame (the Recognizer detects the whole chunk in one batch); else detected on every
-    `detect_every`-th frame (and whenever a followed face is lost) and followed in between."""
+    """The faces of each frame of a stream, chunk by chunk: with `detect_every` 1, every frame
+    detected (the chunk in one batch); else detected on every `detect_every`-th frame (and
+    whenever a followed face is lost) and followed in between.
+
+    The quarter turn is settled once per stream: the turn that shows the first face upright
+    is used for the rest of the stream. Until then, a detection looks at the frame as it is,
+    and searches the other turns (the detector's "auto") at most once every SEARCH_EVERY
+    frames, so a stream without faces costs about one detection per detected frame, not four
+    or more.
+    """
+
+    SEARCH_EVERY = 30  # frames: about a second of video between searches of the turns
 
     def __init__(self, detect: Detect, detect_every: int) -> None:
         if int(detect_every) < 1:
@@ -211,12 +225,35 @@ class FaceLocator:
         self.detect, self.detect_every = detect, int(detect_every)
         self.follower = FaceFollower()
         self.since_detection: int | None = None  # None: the next frame must be detected
+        self.rotation: int | None = None  # None: not settled yet
+        self.seen = 0  # frames located so far
+        self.searched_at: int | None = None  # frame count at the last search of the turns
 
     def __call__(self, frames: Sequence[Frame]) -> list[list[DetectedFace] | None]:
-        """Faces per frame (None: to be detected; undecodable frames stay None)."""
+        """Faces per frame (undecodable frames stay None)."""
         if self.detect_every == 1:
-            return [None] * len(frames)
-        return [None if f.image is None else self._one(f.image) for f in frames]
+            images = [f.image for f in frames if f.image is not None]
+            found = iter(self._detect(images))
+            faces = [None if f.image is None else next(found) for f in frames]
+        else:
+            faces = [None if f.image is None else self._one(f.image) for f in frames]
+        self.seen += len(frames)
+        return faces
+
+    def _detect(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
+        if not images:
+            return []
+        rotation = self.rotation
+        if rotation is None:  # not settled: search the turns now and then, else look as is
+            if self.searched_at is None or self.seen - self.searched_at >= self.SEARCH_EVERY:
+                self.searched_at = self.seen
+            else:
+                rotation = 0
+        found = self.detect(images, rotation=rotation)
+        if self.rotation is None:  # settled by the first face seen upright (at its turn)
+            upright = [f for faces in found for f in faces if f.rotation or is_upright(f)]
+            self.rotation = upright[0].rotation if upright else None
+        return found
 
     def _one(self, image: np.ndarray) -> list[DetectedFace]:
         due = self.since_detection is None or self.since_detection + 1 >= self.detect_every
@@ -224,7 +261,7 @@ class FaceLocator:
         if followed is not None:
             self.since_detection = (self.since_detection or 0) + 1
             return followed
-        faces = self.detect([image])[0]
+        faces = self._detect([image])[0]
         self.follower.reset(image, faces)
         self.since_detection = 0
         return faces

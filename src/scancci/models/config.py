@@ -8,6 +8,7 @@ the network base class and its outputs are in `scancci.models.base`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,50 @@ def resolve_class_names(num_classes: int, class_names: Sequence[str] | None) -> 
     if num_classes in (7, 8):
         return canonical_class_names(num_classes)
     return tuple(f"class_{i}" for i in range(num_classes))
+
+
+MAX_CLASSES = 10_000
+INPUT_SIZES = (16, 2048)  # square input side, pixels: what any face model here could use
+
+
+def validate_config_dict(d: dict[str, Any]) -> None:
+    """Refuse a model.json whose values could not come from a real model (wrong types, absurd
+    sizes, NaN or infinite numbers) before anything is built from it: a CheckpointError naming
+    the key, the value and the range."""
+    def bad(key: str, expected: str) -> CheckpointError:
+        value = repr(d[key])
+        value = value if len(value) <= 60 else value[:57] + "..."
+        return CheckpointError(f"model config: {key} must be {expected}, got {value}")
+
+    def is_number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value)
+
+    def is_int(value: Any, low: int, high: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+    if not isinstance(d.get("arch"), str) or not d["arch"]:
+        raise bad("arch", "an architecture name")
+    if not is_int(d.get("num_classes"), 2, MAX_CLASSES):
+        raise bad("num_classes", f"an integer from 2 to {MAX_CLASSES:,}")
+    names = d.get("class_names")
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise bad("class_names", "a list of class names")
+    if "input_size" in d and not is_int(d["input_size"], *INPUT_SIZES):
+        raise bad("input_size", f"an integer from {INPUT_SIZES[0]} to {INPUT_SIZES[1]} pixels")
+    for key in ("mean", "std"):
+        value = d.get(key, (0.5, 0.5, 0.5))
+        if not isinstance(value, (list, tuple)) or len(value) != 3 \
+                or not all(is_number(v) for v in value) \
+                or (key == "std" and not all(v > 0 for v in value)):
+            raise bad(key, "3 finite numbers" + (" above 0" if key == "std" else ""))
+    if "temperature" in d and not (is_number(d["temperature"]) and 0 < d["temperature"] <= 1e3):
+        raise bad("temperature", "a finite number above 0 (at most 1000)")
+    margin = d.get("crop_margin")
+    if margin is not None and not (is_number(margin) and 0 <= margin <= 2):
+        raise bad("crop_margin", "null or a number from 0 to 2")
+    if not isinstance(d.get("options") or {}, dict):
+        raise bad("options", "an object of architecture options")
 
 
 @dataclass
@@ -73,6 +118,7 @@ class ModelConfig:
         missing = [k for k in required if k not in d]
         if missing:
             raise CheckpointError(f"model config lacks {missing}; got keys {sorted(d)}")
+        validate_config_dict(d)
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in d.items() if k in names}
         for key in ("class_names", "mean", "std"):

@@ -3,23 +3,38 @@
 The app depends only on `Predictor` (a callable returning JSON-ready faces, plus `describe()`
 for GET /info), so endpoints and limits are testable with any stand-in, and the Recognizer's
 backend (PyTorch or onnxruntime, fp32/bf16/int8) is a choice made when the service starts.
+Faces are `Face.to_dict()`: the same fields as the rows of `scancci predict`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from PIL import Image
 
+from scancci.errors import InvalidInputError
+from scancci.faces.names import NO_DETECTOR
+from scancci.inference.frames import Frame
 from scancci.serve.overlay import attention_png
+
+
+@dataclass(frozen=True)
+class FaceSettings:
+    """A request's own detector settings; None keeps the service's. detector: "none" treats
+    the whole image as one face (a pre-cut face crop)."""
+
+    detector: str | None = None
+    min_score: float | None = None
+    min_face_size: float | None = None
 
 
 class Predictor(Protocol):
     """Faces of one image as JSON-ready dicts, and a description of the model behind them."""
 
-    def __call__(self, image: Image.Image, *, attention: bool = False) -> list[dict[str, Any]]:
-        """Faces (box, landmarks, detection_score, probabilities, label[, attention_png])."""
+    def __call__(self, image: np.ndarray, *, attention: bool = False,
+                 settings: FaceSettings = FaceSettings()) -> list[dict[str, Any]]:
+        """Faces (`Face.to_dict()` fields[, attention_png]) of an H x W x 3 RGB image."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -30,54 +45,69 @@ class Predictor(Protocol):
 class RecognizerPredictor:
     """Adapts `scancci.inference.Recognizer` to `Predictor`."""
 
-    def __init__(self, recognizer: Any, *, name: str = "model") -> None:
+    def __init__(self, recognizer: Any) -> None:
         self.recognizer = recognizer
-        self.name = name
 
-    def __call__(self, image: Image.Image, *, attention: bool = False) -> list[dict[str, Any]]:
-        # already upright RGB (decode_image): an array skips load_image's copies
-        prediction = self.recognizer.predict(np.asarray(image), attention=attention)
-        if prediction.error:
-            raise ValueError(prediction.error)
-        return [face_to_dict(face, attention=attention) for face in prediction.faces]
+    def __call__(self, image: np.ndarray, *, attention: bool = False,
+                 settings: FaceSettings = FaceSettings()) -> list[dict[str, Any]]:
+        recognizer = self.configured(settings)
+        (prediction,) = recognizer.predict_frames([Frame("<upload>", image)],
+                                                  attention=attention)
+        names = recognizer.class_names
+        faces = []
+        for i, face in enumerate(prediction.faces):
+            out = face.to_dict(i, names)
+            if attention and face.attention is not None:
+                out["attention_png"] = attention_png(face.attention)
+            faces.append(out)
+        return faces
+
+    def configured(self, settings: FaceSettings) -> Any:
+        """The Recognizer with a request's settings (sharing the loaded networks)."""
+        detector = self.recognizer.detector
+        if settings == FaceSettings():
+            return self.recognizer
+        if settings.detector not in (None, NO_DETECTOR, self.detector_name):
+            raise InvalidInputError(
+                f"detector={settings.detector!r}: this service runs {self.detector_name}; send "
+                f"detector={NO_DETECTOR} to read the whole image as one face, or leave it out")
+        if settings.detector == NO_DETECTOR:
+            return self.recognizer.configured(no_detector=True)
+        if detector is None:
+            raise InvalidInputError("min_score/min_face_size: this service has no face "
+                                    "detector (it was started with --detector none)")
+        return self.recognizer.configured(min_score=settings.min_score,
+                                          min_face_size=settings.min_face_size)
+
+    @property
+    def detector_name(self) -> str:
+        """The service's detector, or "none"."""
+        detector = self.recognizer.detector
+        return NO_DETECTOR if detector is None else str(detector.backend)
+
+    def settings(self) -> dict[str, Any]:
+        """The service's detector settings, as /info and every answer report them."""
+        detector = self.recognizer.detector
+        if detector is None:
+            return {"detector": NO_DETECTOR}
+        return {"detector": self.detector_name, "min_score": detector.min_score,
+                "min_face_size": detector.min_face_size, "rotation": detector.rotation}
 
     def describe(self) -> dict[str, Any]:
         config = self.recognizer.config
+        identity = self.recognizer.identity  # what the rows' model columns say
         return {
-            "name": self.name,
+            "name": identity.name,
+            "version": identity.version,
             "arch": config.arch,
             "num_classes": config.num_classes,
             "classes": list(config.class_names),
             "input_size": config.input_size,
             "temperature": config.temperature,
+            "crop_margin": getattr(config, "crop_margin", None),
             "backend": getattr(self.recognizer, "backend", "torch"),
             "precision": getattr(self.recognizer, "precision", "fp32"),
-            "detector": _detector_name(self.recognizer),
-            "attention": self.supports_attention,
+            "detector": self.detector_name,
+            "attention": bool(self.recognizer.has_attention),
             "pretrained": getattr(config, "pretrained", None),
         }
-
-    @property
-    def supports_attention(self) -> bool:
-        """True when the classifier returns SCAN attention maps (SCAN-CCI models only)."""
-        return str(self.recognizer.config.arch).startswith("scancci")
-
-
-def face_to_dict(face: Any, *, attention: bool) -> dict[str, Any]:
-    """One face as JSON: box [x1, y1, x2, y2], landmarks [[x, y] x 5] or null, scores, label."""
-    landmarks = None if face.landmarks is None else np.asarray(face.landmarks).tolist()
-    out = {
-        "box": [round(float(v), 2) for v in face.box],
-        "landmarks": landmarks,
-        "detection_score": float(face.detection_score),
-        "label": face.label,
-        "probabilities": {k: float(v) for k, v in face.probabilities.items()},
-    }
-    if attention and getattr(face, "attention", None) is not None:
-        out["attention_png"] = attention_png(face.attention)
-    return out
-
-
-def _detector_name(recognizer: Any) -> str:
-    detector = getattr(recognizer, "detector", None)
-    return str(getattr(detector, "backend", detector) or "unknown")

@@ -17,7 +17,13 @@ async function loadInfo() {
     const m = info.model;
     $("model-info").textContent =
       `${m.name} (${m.arch}, ${m.backend} ${m.precision}): ${info.classes.join(", ")} - scancci ${info.version}`;
-    if (!info.capabilities.attention_overlay) $("attention").checked = false;
+    if (!info.capabilities.attention_overlay) {
+      // the model computes no attention maps: the box says so instead of being ignored
+      $("attention").checked = false;
+      $("attention").disabled = true;
+      $("attention-label").title = `${m.name} has no attention maps (only SCAN-CCI models do)`;
+      $("attention-label").classList.add("disabled");
+    }
   } catch (err) {
     $("model-info").textContent = `could not read /info: ${err}`;
   }
@@ -26,7 +32,8 @@ async function loadInfo() {
 async function predict(blob) {
   const form = new FormData();
   form.append("file", blob, "upload.jpg");
-  const url = "/predict?attention=" + ($("attention").checked ? "true" : "false");
+  const attention = $("attention").checked && !$("attention").disabled;
+  const url = "/predict?attention=" + (attention ? "true" : "false");
   const response = await fetch(url, { method: "POST", body: form });
   const body = await response.json();
   if (!response.ok) throw new Error(body.error || response.statusText);
@@ -40,10 +47,18 @@ function el(tag, cls, text) {
   return node;
 }
 
+// A face of /predict has the fields of a `scancci predict` row: x1, y1, x2, y2, label, and one
+// prob_<class> field per class.
+function probabilities(face) {
+  return Object.entries(face)
+    .filter(([key]) => key.startsWith("prob_"))
+    .map(([key, p]) => [key.slice(5), p]);
+}
+
 function drawBoxes(result) {
   boxes.replaceChildren();
   result.faces.forEach((face, i) => {
-    const [x1, y1, x2, y2] = face.box;
+    const { x1, y1, x2, y2 } = face;
     const box = el("div", "box");
     box.style.left = `${(100 * x1) / result.width}%`;
     box.style.top = `${(100 * y1) / result.height}%`;
@@ -55,7 +70,7 @@ function drawBoxes(result) {
       overlay.alt = "attention";
       box.appendChild(overlay);
     }
-    const p = face.probabilities[face.label];
+    const p = face[`prob_${face.label}`];
     const label = el("span", "box-label");
     label.dataset.full = `${i + 1}. ${face.label} ${(100 * p).toFixed(0)}%`;
     label.dataset.short = `${i + 1}`;
@@ -121,7 +136,7 @@ function drawBars(result) {
   result.faces.forEach((face) => {
     const item = el("li", "face");
     item.appendChild(el("strong", "label", face.label));
-    const sorted = Object.entries(face.probabilities).sort((a, b) => b[1] - a[1]);
+    const sorted = probabilities(face).sort((a, b) => b[1] - a[1]);
     for (const [name, p] of sorted) {
       const bar = el("div", name === face.label ? "bar top" : "bar");
       bar.appendChild(el("span", "name", name));

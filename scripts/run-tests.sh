@@ -8,4 +8,6 @@ export MPLBACKEND=Agg
 .venv/bin/python -m mypy  # the typed public API (settings: pyproject.toml)
 # The web page is tested in a real headless Chromium (Debian package); install it if missing.
 if [ -x scripts/ensure-browser.sh ]; then bash scripts/ensure-browser.sh; fi
-.venv/bin/python -m pytest "$@"
+# One worker per core, each taking whole test files (module fixtures such as the Ray instance
+# start once); `make test ARGS="-n 0"`-style overrides pass through "$@".
+.venv/bin/python -m pytest -n auto --dist loadfile "$@"

@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# pytest-xdist runs one worker per core (scripts/run-tests.sh): each gets its share of them.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // _WORKERS)))
 # The ONNX conversions of the default detector and baselines (scancci.cache) are built fresh
-# by each test session, as on a user's first run, and never touch the user's cache.
-os.environ["SCANCCI_CACHE"] = tempfile.mkdtemp(prefix="scancci-test-cache-")
+# by each test run, as on a user's first run, and never touch the user's cache; the workers of
+# one run share them (the cache writes atomically).
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+os.environ["SCANCCI_CACHE"] = (
+    os.path.join(tempfile.gettempdir(), f"scancci-test-cache-{_RUN}") if _RUN
+    else tempfile.mkdtemp(prefix="scancci-test-cache-"))
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -166,7 +166,10 @@ def test_a_worker_killed_midfile_is_retried_and_an_always_fatal_file_is_an_error
     finally:
         killer.stop.set()
         killer.join()
-    assert killer.kills == {str(corpus / "once.mp4"): 1, str(corpus / "always.mp4"): 2}
+    # once.mp4: killed the first time, then retried; always.mp4: killed on every try (how many
+    # depends on how Ray grouped the files before it re-ran them one by one)
+    assert killer.kills[str(corpus / "once.mp4")] == 1
+    assert killer.kills[str(corpus / "always.mp4")] >= 2
     assert (summary.videos, summary.failed_videos, summary.photos) == (2, 1, 1)
     rows = pd.read_csv(out)
     once = rows[rows.source == "once.mp4"].assign(source="videos/single_face.mp4")

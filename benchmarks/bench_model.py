@@ -9,7 +9,9 @@ for scancci_resnet50 at 224 px (shared local SCAN), all holding the same weights
   onnxruntime fp32 (exported once; its export time); img/s, ratio, largest logit difference
   from scancci eager;
 - the training step at batch 16 (scancci_loss, SGD momentum 0.9): the original's loop, scancci
-  eager channels-last (what `fit` runs) and under torch.compile (`trainer.compile`).
+  eager channels-last (what `fit` runs), under torch.compile (`trainer.compile`), and last,
+  once the process has switched it on, eager with `speed.reuse_freed_memory` (the opt-in
+  `trainer.reuse_freed_memory`; process-wide, so it cannot alternate with the others).
 Timings interleave the variants round by round and keep each one's fastest round (the cores
 may be shared).
 
@@ -35,7 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from scancci import scancci_loss
 from scancci.devices import bf16_native
 from scancci.models import load_original_checkpoint
-from scancci.speed import channels_last, optimize_for_inference
+from scancci.speed import channels_last, optimize_for_inference, reuse_freed_memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -164,6 +166,11 @@ def train_table(original: torch.nn.Module, ours: torch.nn.Module, repeats: int) 
     for name in steps:
         rate = 16 / seconds[name]
         print(f"{name:<36} {rate:7.2f} {rate / base:6.2f}x {first[name]:8.1f}s")
+    # The allocator setting is process-wide and one-way: timed last, after the rows above
+    if reuse_freed_memory():
+        name = "eager channels-last + reuse_freed_memory"
+        rate = 16 / fastest_seconds({name: steps["scancci eager channels-last"]}, repeats)[name]
+        print(f"{name:<36} {rate:7.2f} {rate / base:6.2f}x {'-':>9}")
     original.eval()
 
 

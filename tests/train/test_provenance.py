@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from scancci.cli import main
 from scancci.errors import InvalidInputError
@@ -40,6 +41,10 @@ def test_a_run_records_its_provenance_in_the_folder_the_model_and_the_results(
     assert "carve of the training data (seed 3): 14 items" in stored["validation"]
     hparams = yaml.safe_load((run / "tensorboard/version_0/hparams.yaml").read_text())
     assert hparams["recipe"] == "demo" and hparams["global_batch"] == 14
+    events = EventAccumulator(str(run / "tensorboard/version_0"))
+    events.Reload()  # the HPARAMS tab: the hyperparameters and the selected epoch's score
+    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
+    assert events.Scalars("hp_metric")[-1].value == pytest.approx(result.best_score)
     report = (run / "report.md").read_text()
     assert "- train data `rafdb`: rafdb (train), 70 items" in report and "sha256" in report
 
@@ -196,3 +201,8 @@ def test_report_groups_runs_and_never_pools_across_groups(tiny_config, tmp_path,
     assert "3 runs in 2 groups" in text and "no number pools them" in text
     assert "## Group 1: `scancci_mobilenetv2`" in text and "## Group 2: `plain_mobilenetv2`" in text
     assert "Mean ± std over 2 runs (group 1)" in text and "over 3 runs" not in text
+    assert main(["evaluate", "--model", str(scan.run_dir), "--model", str(plain.run_dir),
+                 "--model", str(scan.run_dir), "--quiet"]) == 0  # several models: the same rule
+    text = capsys.readouterr().out
+    assert "3 runs in 2 groups" in text and "over 3 runs" not in text
+    assert "## Group 1: `scancci_mobilenetv2`" in text and "## Group 2: `plain_mobilenetv2`" in text

@@ -79,6 +79,23 @@ def test_a_full_disk_is_one_line_and_the_run_resumes_bit_exactly(
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_folder_turned_read_only_is_one_line_and_keeps_the_last_checkpoint(
+        tiny_config, tiny_cli, tmp_path, monkeypatch, capsys) -> None:
+    run = tmp_path / "read-only"
+
+    def read_only_after_epoch_one(path: Path):
+        if (path.parent / "last.ckpt").exists():  # the folder turned read-only meanwhile
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return path.open("wb")
+
+    monkeypatch.setattr(checkpoints, "open_for_writing", read_only_after_epoch_one)
+    assert main(["train", "--recipe", "demo", *tiny_cli(run, *QUICK), "--quiet"]) == 2
+    err = _errors(capsys.readouterr().err)
+    assert len(err.splitlines()) == 1 and "Read-only file system" in err
+    assert f"The last good checkpoint {run / 'checkpoints/last.ckpt'} is kept" in err
+    assert read_checkpoint(run / "checkpoints/last.ckpt")["epoch"] == 0
+
+
 def test_a_poisoned_checkpoint_given_to_resume_is_one_clear_error(tiny_config, tiny_cli,
                                                                   tmp_path, capsys) -> None:
     first = fit(tiny_config("trainer.epochs=1", *QUICK))

@@ -26,7 +26,8 @@ def target_class_names(config: TrainConfig) -> tuple[str, ...]:
     m = config.model
     if not m.class_names and m.num_classes not in (7, 8):
         raise InvalidInputError(f"num_classes {m.num_classes} needs your class names: pass "
-                                "--classes neutral,happy,... (canonical names)")
+                                "--classes NAME,NAME,... (your folders' or labels' names; on the paper's datasets "
+                                "a subset of neutral,happy,sad,surprise,fear,disgust,anger,contempt)")
     names = tuple(m.class_names) if m.class_names else class_names(m.num_classes)
     if len(names) != m.num_classes:
         raise InvalidInputError(f"model.class_names has {len(names)} names but num_classes is "

@@ -7,6 +7,7 @@ process writes the run folder and runs the final evaluation.
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import logging
 import math
@@ -52,7 +53,13 @@ from scancci.train.rundir import (
     prepare_run_dir,
     run_dir_of,
 )
-from scancci.train.tracking import check_mlflow, hyperparameters, loggers, remember_mlflow_run
+from scancci.train.tracking import (
+    check_mlflow,
+    hyperparameters,
+    log_selected_score,
+    loggers,
+    remember_mlflow_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +79,24 @@ def fit(config: TrainConfig) -> RunResult:
     try:
         return _fit(config, first)
     except OSError as err:
+        if not _writing_run_folder(err, run_dir_of(config)):
+            raise
         raise RunIOError(
             f"writing the run folder {run_dir_of(config)} failed ({error_detail(err)}). "
             f"{_last_good(run_dir_of(config))} Free space or fix the folder's permissions, then "
             f"continue with `scancci train --resume --output {run_dir_of(config)}`") from err
+
+
+# what a full disk, a quota or a folder turned read-only raise while the run folder is written
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def _writing_run_folder(err: OSError, run_dir: Path) -> bool:
+    """True for an error of writing the run folder, not of reading the data (a broken image
+    raises OSError too, and is not the run folder's fault)."""
+    if err.filename is not None:
+        return Path(err.filename).resolve().is_relative_to(run_dir.resolve())
+    return err.errno in WRITE_ERRNOS
 
 
 def _last_good(run_dir: Path) -> str:
@@ -272,6 +293,7 @@ def _fit_one(config: TrainConfig, run_dir: Path, prepared: Prepared,
     remember_mlflow_run(logs, run_dir)
     best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else last
     score = checkpoint.best_model_score
+    log_selected_score(logs, float(score) if score is not None else None, trainer.global_step)
     _load_weights(model, best)
     selection = {"monitor": monitor, "best_score": float(score) if score is not None else None,
                  "epochs": trainer.current_epoch}

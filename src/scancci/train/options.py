@@ -79,8 +79,10 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, recipe_flag: bool
                         help="new classifier when --init-from predicts other classes")
     parser.add_argument("--linear-probe", action="store_true",
                         help="train only a new classifier on the frozen network")
-    parser.add_argument("--classes", help="comma-separated class names of your label set "
-                        "(canonical names, e.g. neutral,happy,sad)")
+    parser.add_argument("--classes", help="comma-separated class names of your label set: "
+                        "any names for your own folder/CSV data (no_pain,mild_pain,...), a "
+                        "subset of the canonical ones for the paper's datasets "
+                        "(neutral,happy,sad,...)")
     parser.add_argument("--protocol", help="honest (default: select and calibrate on a "
                         "validation carve) or original (the authors' protocol exactly, for "
                         "recipes with an original script; see docs/training.md)")

@@ -3,7 +3,8 @@ behind one switch (`--mlflow [URI]`, config `tracking.mlflow`).
 
 Each logger writes version 0 of its folder, so a resumed run continues its own curves instead
 of starting `version_1`. The hyperparameters (the run's provenance, flattened) go to every
-logger: TensorBoard's HPARAMS tab, hparams.yaml, MLflow's params. MLflow writes to a local
+logger: TensorBoard's HPARAMS tab (beside `hp_metric`, the selected epoch's score),
+hparams.yaml, MLflow's params. MLflow writes to a local
 SQLite store in the run folder (`sqlite:///RUN/mlflow.db`) unless a tracking URI is given; a
 resumed run continues its MLflow run (its id is kept in the run folder).
 """
@@ -60,6 +61,15 @@ class ResumableMLFlowLogger(MLFlowLogger):
             super().log_hyperparams(fresh)
 
 
+def log_selected_score(logs: list[Logger], score: float | None, step: int) -> None:
+    """TensorBoard's HPARAMS tab pairs the run's hyperparameters with `hp_metric`: Lightning
+    writes -1 at the start, this the score the epoch was selected on, at the end."""
+    for logger in logs:
+        if isinstance(logger, TensorBoardLogger) and score is not None:
+            logger.log_metrics({"hp_metric": score}, step=step)
+            logger.save()
+
+
 def mlflow_uri(config: TrainConfig, run_dir: Path) -> str:
     """The tracking URI: the one given, else a SQLite store in the run folder."""
     return config.tracking.mlflow_uri or f"sqlite:///{(run_dir / 'mlflow.db').resolve()}"
@@ -75,8 +85,7 @@ def check_mlflow(config: TrainConfig) -> None:
 def loggers(config: TrainConfig, run_dir: Path) -> list[Logger]:
     """CSV and TensorBoard (version 0: a resumed run continues them), and MLflow when asked."""
     found: list[Logger] = [CSVLogger(run_dir, name="logs", version=0),
-                           TensorBoardLogger(run_dir, name="tensorboard", version=0,
-                                             default_hp_metric=False)]
+                           TensorBoardLogger(run_dir, name="tensorboard", version=0)]
     if config.tracking.mlflow:
         check_mlflow(config)
         stored = run_dir / MLFLOW_RUN_FILE

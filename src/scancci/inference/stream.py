@@ -20,6 +20,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 from tqdm import tqdm
 
@@ -35,6 +36,7 @@ from scancci.inference.tracking import FaceLocator, Tracks
 # Detections every this many frames of a video by default (in between, faces are carried by
 # optical flow; a new face that enters waits at most this many frames). 1 detects every frame.
 DETECT_EVERY = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def stream(recognizer: Recognizer, source: Source, options: StreamOptions = Stre
         tracks = Tracks(recognizer.class_names, options.smoothing)
     frames = ahead(source, source.prefetch, name="scancci-decode")
     try:
-        for chunk in _chunks(frames, options.chunk):
+        for chunk in chunks(frames, options.chunk):
             faces = locate(chunk) if locate else None
             predictions = recognizer.predict_frames(chunk, faces=faces,
                                                     attention=options.attention)
@@ -161,7 +163,8 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
-    iterator = iter(frames)
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last one shorter), read lazily."""
+    iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk

@@ -90,7 +90,7 @@ def stream(recognizer: Recognizer, source: Source, options: StreamOptions = Stre
 @dataclass
 class Summary:
     """What a run did: predictions (images or frames), faces, photos without a face, tracks,
-    unreadable inputs, and what the sinks wrote."""
+    unreadable inputs, a folder's other files, and what the sinks wrote."""
 
     unit: str  # "image" or "frame"
     predictions: int = 0
@@ -99,7 +99,6 @@ class Summary:
     tracks: set[int] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)  # sink label -> its path
-    skipped: int = 0  # a folder's images already in the output
     ignored: int = 0  # a folder's files that are not images
 
     def add(self, prediction: Prediction) -> None:
@@ -119,8 +118,6 @@ class Summary:
         else:
             text = (f"{self.predictions} images, {self.faces} faces, {self.no_face} without a "
                     f"face, {len(self.errors)} unreadable")
-        if self.skipped:
-            text += f", {self.skipped} already in the output (skipped)"
         if self.ignored:
             text += f", {self.ignored} non-image files ignored"
         return text + "".join(f"; {label} -> {path}" for label, path in self.outputs.items())
@@ -132,7 +129,7 @@ def run(recognizer: Recognizer, source: Source, sinks: Sequence[Sink] = (),
     open (close them, e.g. with `with`, to finish their files)."""
     summary = Summary("frame" if source.sequential else "image",
                       outputs={sink.label: sink.path for sink in sinks},
-                      skipped=getattr(source, "skipped", 0), ignored=getattr(source, "ignored", 0))
+                      ignored=getattr(source, "ignored", 0))
     unit = "frame" if source.sequential else "img"
     with tqdm(total=source.total, unit=unit, desc="predict", disable=not progress) as bar, \
             contextlib.closing(stream(recognizer, source, options)) as results:

@@ -31,7 +31,12 @@ from scancci.inference.recognizer import Recognizer
 from scancci.inference.results import Prediction
 from scancci.inference.sinks import Sink
 from scancci.inference.sources import Source
-from scancci.inference.tracking import FaceLocator, Tracks
+from scancci.inference.tracking import (
+    FaceLocator,
+    Tracks,
+    check_detect_every,
+    check_smoothing,
+)
 
 # Detections every this many frames of a video by default (in between, faces are carried by
 # optical flow; a new face that enters waits at most this many frames). 1 detects every frame.
@@ -56,10 +61,8 @@ class StreamOptions:
 
     def __post_init__(self) -> None:
         """Bad values are refused here, before any file is opened."""
-        if int(self.detect_every) < 1:
-            raise InvalidInputError(f"--detect-every must be at least 1, got {self.detect_every}")
-        if not 0.0 <= float(self.smoothing) < 1.0:
-            raise InvalidInputError(f"--smoothing must be in [0, 1), got {self.smoothing}")
+        check_detect_every(self.detect_every)
+        check_smoothing(self.smoothing)
         if int(self.chunk) < 1:
             raise InvalidInputError(f"chunk must be at least 1, got {self.chunk}")
 

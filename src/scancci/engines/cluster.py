@@ -177,12 +177,12 @@ def _results(units: list[Unit], stages: Sequence[Stage], retries: int
     context.max_errored_blocks = -1  # a unit that fails every retry is skipped, not fatal
     context.enable_progress_bars = False  # the driver shows its own, per file
     try:
-        dataset = ray.data.from_items([{"unit": pickle.dumps(unit)} for unit in units],
+        dataset = ray.data.from_items([row_of(unit) for unit in units],
                                       override_num_blocks=len(units))
         for stage in stages:
             dataset = stage.apply(dataset, retries)
         for row in dataset.iter_rows():
-            yield from pickle.loads(row["unit"])
+            yield from unit_of(row)
     finally:
         context.max_errored_blocks, context.enable_progress_bars = saved
 

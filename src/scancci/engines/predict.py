@@ -21,7 +21,6 @@ import contextlib
 import functools
 import io
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from scancci.inference.sources import (
     check_counts,
     open_corpus,
 )
-from scancci.inference.stream import DETECT_EVERY, StreamOptions, stream
+from scancci.inference.stream import DETECT_EVERY, StreamOptions, chunks, stream
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def detect_unit(row: dict[str, Any], *, spec: RecognizerSpec, work: Work,
                                           name="scancci-decode"))
         numbers = iter(number for number, _ in photos)
         with frames as decoded:
-            for chunk in _chunks(decoded, work.stream.chunk):
+            for chunk in chunks(decoded, work.stream.chunk):
                 images = [frame.image for frame in chunk if frame.image is not None]
                 found = iter(recognizer.detect(images))
                 for frame in chunk:
@@ -139,7 +138,7 @@ class Classify:
         unit = unit_of(row)
         out: Unit = [(number, payload[1]) for number, payload in unit if payload[0] == "rows"]
         photos = [(number, payload) for number, payload in unit if payload[0] == "photo"]
-        for chunk in _chunks(photos, self.work.stream.chunk):
+        for chunk in chunks(photos, self.work.stream.chunk):
             predictions = self.recognizer.predict_frames(
                 [payload[1] for _, payload in chunk], faces=[payload[2] for _, payload in chunk],
                 attention=self.work.stream.attention)
@@ -269,11 +268,3 @@ def _size(file: CorpusFile) -> int:
         return Path(file.path).stat().st_size
     except OSError:
         return 0
-
-
-def _chunks(items: Any, size: int) -> Any:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-

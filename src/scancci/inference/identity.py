@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scancci.cache import file_sha256
+from scancci.models.formats import weights_path
 from scancci.models.zoo import get_pretrained, list_pretrained
 
 DIGITS = 16  # hex digits of sha256 kept: 64 bits, ample to tell weights apart
@@ -35,21 +36,11 @@ def model_identity(model: Any, config: Any) -> ModelIdentity:
         return ModelIdentity(model, _short(get_pretrained(model).sha256))
     name = getattr(config, "pretrained", None) or config.arch
     if isinstance(model, (str, Path)):
-        return ModelIdentity(name, _file_version(weights_file(Path(model))))
+        return ModelIdentity(name, _file_version(weights_path(model)))
     if callable(getattr(model, "state_dict", None)):
         return ModelIdentity(name, _tensors_sha256(model.state_dict()))
     path = getattr(model, "path", None)
     return ModelIdentity(name, None if path is None else _file_version(Path(path)))
-
-
-def weights_file(path: Path) -> Path:
-    """The file holding the weights of a model path: a saved model's folder or .json means the
-    .safetensors beside it; any other file is its own."""
-    if path.is_dir():
-        return path / "model.safetensors"
-    if path.suffix.lower() == ".json":
-        return path.with_suffix(".safetensors")
-    return path
 
 
 def _file_version(path: Path) -> str | None:

@@ -291,16 +291,6 @@ class Corpus:
     files: tuple[CorpusFile, ...]
     ignored: int = 0
 
-    @property
-    def photos(self) -> list[CorpusFile]:
-        """Its photos."""
-        return [f for f in self.files if f.kind == "image"]
-
-    @property
-    def videos(self) -> list[CorpusFile]:
-        """Its videos."""
-        return [f for f in self.files if f.kind == "video"]
-
 
 def open_corpus(path: str | Path) -> Corpus:
     """A corpus: every photo and video under a folder (recursive, sorted; named by their path

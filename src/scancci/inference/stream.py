@@ -20,6 +20,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 from tqdm import tqdm
 
@@ -30,11 +31,17 @@ from scancci.inference.recognizer import Recognizer
 from scancci.inference.results import Prediction
 from scancci.inference.sinks import Sink
 from scancci.inference.sources import Source
-from scancci.inference.tracking import FaceLocator, Tracks
+from scancci.inference.tracking import (
+    FaceLocator,
+    Tracks,
+    check_detect_every,
+    check_smoothing,
+)
 
 # Detections every this many frames of a video by default (in between, faces are carried by
 # optical flow; a new face that enters waits at most this many frames). 1 detects every frame.
 DETECT_EVERY = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,8 @@ class StreamOptions:
 
     def __post_init__(self) -> None:
         """Bad values are refused here, before any file is opened."""
-        if int(self.detect_every) < 1:
-            raise InvalidInputError(f"--detect-every must be at least 1, got {self.detect_every}")
-        if not 0.0 <= float(self.smoothing) < 1.0:
-            raise InvalidInputError(f"--smoothing must be in [0, 1), got {self.smoothing}")
+        check_detect_every(self.detect_every)
+        check_smoothing(self.smoothing)
         if int(self.chunk) < 1:
             raise InvalidInputError(f"chunk must be at least 1, got {self.chunk}")
 
@@ -75,7 +80,7 @@ def stream(recognizer: Recognizer, source: Source, options: StreamOptions = Stre
         tracks = Tracks(recognizer.class_names, options.smoothing)
     frames = ahead(source, source.prefetch, name="scancci-decode")
     try:
-        for chunk in _chunks(frames, options.chunk):
+        for chunk in chunks(frames, options.chunk):
             faces = locate(chunk) if locate else None
             predictions = recognizer.predict_frames(chunk, faces=faces,
                                                     attention=options.attention)
@@ -88,7 +93,7 @@ def stream(recognizer: Recognizer, source: Source, options: StreamOptions = Stre
 @dataclass
 class Summary:
     """What a run did: predictions (images or frames), faces, photos without a face, tracks,
-    unreadable inputs, and what the sinks wrote."""
+    unreadable inputs, a folder's other files, and what the sinks wrote."""
 
     unit: str  # "image" or "frame"
     predictions: int = 0
@@ -97,7 +102,6 @@ class Summary:
     tracks: set[int] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)  # sink label -> its path
-    skipped: int = 0  # a folder's images already in the output
     ignored: int = 0  # a folder's files that are not images
 
     def add(self, prediction: Prediction) -> None:
@@ -117,8 +121,6 @@ class Summary:
         else:
             text = (f"{self.predictions} images, {self.faces} faces, {self.no_face} without a "
                     f"face, {len(self.errors)} unreadable")
-        if self.skipped:
-            text += f", {self.skipped} already in the output (skipped)"
         if self.ignored:
             text += f", {self.ignored} non-image files ignored"
         return text + "".join(f"; {label} -> {path}" for label, path in self.outputs.items())
@@ -130,7 +132,7 @@ def run(recognizer: Recognizer, source: Source, sinks: Sequence[Sink] = (),
     open (close them, e.g. with `with`, to finish their files)."""
     summary = Summary("frame" if source.sequential else "image",
                       outputs={sink.label: sink.path for sink in sinks},
-                      skipped=getattr(source, "skipped", 0), ignored=getattr(source, "ignored", 0))
+                      ignored=getattr(source, "ignored", 0))
     unit = "frame" if source.sequential else "img"
     with tqdm(total=source.total, unit=unit, desc="predict", disable=not progress) as bar, \
             contextlib.closing(stream(recognizer, source, options)) as results:
@@ -161,7 +163,8 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
-    iterator = iter(frames)
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last one shorter), read lazily."""
+    iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk

@@ -24,7 +24,22 @@ from scancci.inference.frames import Frame
 from scancci.inference.results import Face, Prediction
 
 __all__ = ["FaceFollower", "FaceLocator", "IoUTracker", "TemporalSmoother", "Tracks",
-           "iou_matrix"]
+           "check_detect_every", "check_smoothing", "iou_matrix"]
+
+
+def check_detect_every(detect_every: int) -> int:
+    """--detect-every as an int, at least 1."""
+    if int(detect_every) < 1:
+        raise InvalidInputError(f"--detect-every must be at least 1, got {detect_every}")
+    return int(detect_every)
+
+
+def check_smoothing(alpha: float) -> float:
+    """--smoothing as a float in [0, 1)."""
+    if not 0.0 <= float(alpha) < 1.0:
+        raise InvalidInputError(f"--smoothing must be in [0, 1), got {alpha}")
+    return float(alpha)
+
 
 class Detect(Protocol):
     """images -> the faces of each; `rotation` None: the detector's own setting."""
@@ -220,9 +235,7 @@ class FaceLocator:
     SEARCH_EVERY = 30  # frames: about a second of video between searches of the turns
 
     def __init__(self, detect: Detect, detect_every: int) -> None:
-        if int(detect_every) < 1:
-            raise InvalidInputError(f"--detect-every must be at least 1, got {detect_every}")
-        self.detect, self.detect_every = detect, int(detect_every)
+        self.detect, self.detect_every = detect, check_detect_every(detect_every)
         self.follower = FaceFollower()
         self.since_detection: int | None = None  # None: the next frame must be detected
         self.rotation: int | None = None  # None: not settled yet
@@ -274,9 +287,7 @@ class TemporalSmoother:
     """
 
     def __init__(self, alpha: float) -> None:
-        if not 0.0 <= alpha < 1.0:
-            raise InvalidInputError(f"--smoothing must be in [0, 1), got {alpha}")
-        self.alpha = alpha
+        self.alpha = check_smoothing(alpha)
         self._state: dict[int, np.ndarray] = {}
 
     def __call__(self, track_id: int, probs: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ MODEL_FILES = ("a scancci model (a run folder, model.safetensors or model.json),
                "SCAN-CCI checkpoint (.pth, .pth.tar), an .onnx export, or a pretrained baseline's "
                "name")
 ORIGINAL_SUFFIXES = (".pth", ".tar", ".pt")  # torch.save files of the original code (.pth.tar)
+WEIGHTS_NAME = "model.safetensors"  # a run folder's saved model (model.json beside it)
 
 
 def regular_file(path: str | Path) -> Path:
@@ -23,6 +24,17 @@ def regular_file(path: str | Path) -> Path:
     if not path.is_file():
         raise CheckpointError(f"{path} is not a regular file (a folder, FIFO, device or socket): "
                               f"expected {MODEL_FILES}")
+    return path
+
+
+def weights_path(path: str | Path) -> Path:
+    """The weights file a scancci model path means: a run folder's model.safetensors, the
+    .safetensors beside a .json config, or the path itself (nothing is checked or opened)."""
+    path = Path(path)
+    if path.is_dir():
+        return path / WEIGHTS_NAME
+    if path.suffix.lower() == ".json":
+        return path.with_suffix(".safetensors")
     return path
 
 

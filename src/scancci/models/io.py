@@ -20,12 +20,18 @@ from scancci.errors import CheckpointError, error_detail
 from scancci.models.base import ExpressionModel
 from scancci.models.config import CONFIG_KEY, ModelConfig
 from scancci.models.factory import build_model
-from scancci.models.formats import MODEL_FILES, model_format, not_a_model_file, regular_file
+from scancci.models.formats import (
+    MODEL_FILES,
+    WEIGHTS_NAME,
+    model_format,
+    not_a_model_file,
+    regular_file,
+    weights_path,
+)
 from scancci.models.original import load_original_checkpoint
 from scancci.models.pretrained import load_pretrained
 from scancci.models.state import load_state_strict, read_safetensors
 
-WEIGHTS_NAME = "model.safetensors"
 LEGACY_CONFIG_KEY = "scancci_config"  # safetensors files saved before CONFIG_KEY
 FORMAT = "scancci-model"
 
@@ -75,20 +81,19 @@ def load_network(source: str | Path, map_location: str | torch.device = "cpu"
     return model.to(map_location).eval()
 
 
-
 def resolve_weights_path(path: str | Path) -> Path:
-    """The .safetensors file meant by a folder, a .json or a .safetensors path."""
+    """The .safetensors file meant by a folder, a .json or a .safetensors path (`weights_path`),
+    checked: it exists, and a .json is a model config."""
     path = Path(path)
+    weights = weights_path(path)
     if path.is_dir():
-        path = path / WEIGHTS_NAME
-        if not path.is_file():
-            raise CheckpointError(f"{path.parent} holds no {WEIGHTS_NAME}: expected {MODEL_FILES}")
-    elif regular_file(path).suffix == ".json":
+        if not weights.is_file():
+            raise CheckpointError(f"{path} holds no {WEIGHTS_NAME}: expected {MODEL_FILES}")
+    elif regular_file(path).suffix.lower() == ".json":
         _parse_config(path.read_text(errors="replace"), path)  # a JSON that is no model config
-        path = path.with_suffix(".safetensors")
-        if not path.is_file():
-            raise CheckpointError(f"the weights {path} for this config are missing")
-    return regular_file(path)
+        if not weights.is_file():
+            raise CheckpointError(f"the weights {weights} for this config are missing")
+    return regular_file(weights)
 
 
 def _read_config(path: Path, metadata: dict[str, str]) -> ModelConfig:

@@ -25,7 +25,7 @@ from scancci.evaluate.record import Provenance, provenance_of
 from scancci.evaluate.session import reader_classes
 from scancci.models import save_model
 from scancci.models.base import ExpressionModel
-from scancci.models.io import WEIGHTS_NAME
+from scancci.models.formats import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule
 

@@ -257,6 +257,17 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def flatten(data: Any, prefix: str = "", *, leaves: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A config dict as {"a.b.c": value} (the keys `set_dotted` takes); a section whose key
+    ends with one of `leaves` stays one value (its whole dict), and an empty one vanishes."""
+    if not isinstance(data, dict) or prefix.endswith(leaves):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key), leaves=leaves))
+    return out
+
+
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     """Set data[a][b][c] = value for key "a.b.c"; unknown keys raise with suggestions."""
     parts = key.split(".")

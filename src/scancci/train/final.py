@@ -20,7 +20,7 @@ from scancci.evaluate.record import Provenance, RunRecord, write_record
 from scancci.evaluate.report import aggregate_table, metrics_table, run_report
 from scancci.models import save_model
 from scancci.models.base import ExpressionModel
-from scancci.models.io import WEIGHTS_NAME
+from scancci.models.formats import WEIGHTS_NAME
 from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule, table_label
 

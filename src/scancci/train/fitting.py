@@ -34,7 +34,7 @@ from scancci.errors import InvalidInputError, error_detail
 from scancci.evaluate.record import RunRecord, read_run
 from scancci.evaluate.report import run_report, runs_report
 from scancci.models.base import ExpressionModel
-from scancci.models.io import WEIGHTS_NAME
+from scancci.models.formats import WEIGHTS_NAME
 from scancci.speed import channels_last, reuse_freed_memory
 from scancci.train.build import model_for_training
 from scancci.train.carry import parent_optimizer

@@ -6,10 +6,10 @@ selected model, and into eval/results.json; `scancci.evaluate.record.Provenance`
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
+from scancci.cache import file_sha256
 from scancci.evaluate.record import PROVENANCE_FILE, DataRecord, Provenance, write_json
 from scancci.models.registry import get_entry
 from scancci.train.build import target_class_names
@@ -17,19 +17,13 @@ from scancci.train.config import TrainConfig
 from scancci.train.datamodule import FERDataModule, source_root, table_label
 from scancci.version import __version__
 
-_CHUNK = 1 << 20
-
 
 def file_digest(path: Path) -> dict[str, Any]:
     """Path, size and sha256 of a label file; a folder is named with its path only."""
     path = path.resolve()
     if not path.is_file():
         return {"path": str(path)}
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": file_sha256(path)}
 
 
 def _base(dataset: Any) -> Any:

@@ -18,7 +18,7 @@ from scancci.errors import InvalidInputError
 from scancci.evaluate.record import Provenance, RunRecord
 from scancci.evaluate.report import reproduce_report
 from scancci.train.build import model_options
-from scancci.train.config import TrainConfig
+from scancci.train.config import TrainConfig, flatten
 from scancci.train.final import RunResult
 from scancci.train.fitting import fit
 from scancci.train.recipes import list_recipes, load_recipe
@@ -86,15 +86,6 @@ def paper_cells(record: RunRecord, figures: dict[str, float] | None) -> dict[str
     return cells
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict) and data and not prefix.endswith(("options", "augment")):
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: data}
-
-
 def recipe_deviations(p: Provenance | None) -> list[str]:
     """Every way the run differs from its packaged recipe, and from the paper's setup (trunk
     weights, fp32 on one GPU, no TTA), one line each."""
@@ -104,7 +95,7 @@ def recipe_deviations(p: Provenance | None) -> list[str]:
         return [f"recipe {p.recipe!r} is not a packaged paper recipe: every setting is your own"]
     ran = TrainConfig.from_dict(p.config)
     paper = load_recipe(p.recipe, overrides=[f"protocol={ran.protocol}"])
-    old, new = _flatten(paper.to_dict()), _flatten(ran.to_dict())
+    old, new = (flatten(c.to_dict(), leaves=("options", "augment")) for c in (paper, ran))
     lines = [f"{key}: {new.get(key)!r} (the recipe: {old.get(key)!r})"
              for key in sorted(set(old) | set(new))
              if old.get(key) != new.get(key) and not key.startswith(NOT_A_DEVIATION)]

@@ -19,7 +19,7 @@ import lightning as L
 import yaml
 
 from scancci.errors import InvalidInputError, ScanCCIError
-from scancci.train.config import CONFIG_FILE, TrainConfig
+from scancci.train.config import CONFIG_FILE, TrainConfig, flatten
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +75,9 @@ def prepare_run_dir(config: TrainConfig) -> TrainConfig:
     return config
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: data}
-
-
 def _resumed_config(config: TrainConfig, run_dir: Path) -> TrainConfig:
     stored = TrainConfig.from_dict(yaml.safe_load((run_dir / CONFIG_FILE).read_text()))
-    old, new = _flatten(stored.to_dict()), _flatten(config.to_dict())
+    old, new = flatten(stored.to_dict()), flatten(config.to_dict())
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)
                      and not k.startswith(RESUMABLE_CHANGES))
     if changed:

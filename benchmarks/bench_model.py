@@ -168,7 +168,7 @@ def train_table(original: torch.nn.Module, ours: torch.nn.Module, repeats: int) 
         print(f"{name:<36} {rate:7.2f} {rate / base:6.2f}x {first[name]:8.1f}s")
     # The allocator setting is process-wide and one-way: timed last, after the rows above
     if reuse_freed_memory():
-        name = "eager channels-last + reuse_freed_memory"
+        name = "eager cl + reuse_freed_memory"
         rate = 16 / fastest_seconds({name: steps["scancci eager channels-last"]}, repeats)[name]
         print(f"{name:<36} {rate:7.2f} {rate / base:6.2f}x {'-':>9}")
     original.eval()

@@ -57,3 +57,17 @@ def test_temperature_lowers_ece_on_held_out_data(tmp_path) -> None:
 def test_ece_of_a_perfectly_calibrated_toy_is_zero() -> None:
     probs = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     assert expected_calibration_error(probs, torch.tensor([0, 1])) == pytest.approx(0.0)
+
+
+def test_no_error_to_learn_from_keeps_t_at_1_and_says_why() -> None:
+    """Every item right: the NLL falls without end as T -> 0, so no temperature is fitted."""
+    targets = torch.tensor([0, 1, 2, 0, 1, 2])
+    logits = torch.nn.functional.one_hot(targets, 3).double() * 3.0
+    fitted = Calibration.measure(logits, targets)
+    assert fitted.temperature == 1.0 and fitted.nll_after == fitted.nll_before
+    assert "not fitted" in fitted.note and "not fitted" in str(fitted)
+    assert "not fitted" in fitted.to_dict()["note"]
+    one_wrong = logits.clone()
+    one_wrong[0] = torch.tensor([0.0, 3.0, 0.0], dtype=torch.float64)
+    refit = Calibration.measure(one_wrong, targets)  # one error: a real fit
+    assert refit.note == "" and refit.temperature != 1.0

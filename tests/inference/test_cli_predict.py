@@ -6,6 +6,8 @@ import csv
 import json
 import shutil
 
+from PIL import Image
+
 from scancci.cli import main
 
 
@@ -60,3 +62,17 @@ def test_predict_user_mistakes_exit_2_with_a_message(model_path, photos_dir, tmp
     assert main(["predict", "7", "--model", str(model_path), "--output",
                  str(tmp_path / "w.csv")]) == 2
     assert "no webcam at index 7" in capsys.readouterr().err
+
+
+def test_a_small_face_is_not_read_and_the_message_says_which_flag_reads_it(
+        model_path, photos_dir, tmp_path, capsys) -> None:
+    """A 55 px face is under the default --min-face-size (72): 0 faces, and the line says so."""
+    photo = Image.open(photos_dir / "single_face.jpg")
+    small = tmp_path / "small.jpg"
+    photo.resize((photo.width // 4, photo.height // 4)).save(small)
+    assert main(["predict", str(small), "--model", str(model_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "0 face(s)" in printed and "--min-face-size 72 px are not read" in printed
+    assert main(["predict", str(small), "--model", str(model_path), "--min-face-size", "20"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 face(s)" in printed and "not read" not in printed

@@ -19,6 +19,7 @@ from scancci.faces.names import (
 
 if TYPE_CHECKING:
     from scancci.engines import RayOptions
+    from scancci.faces.detect import FaceDetector
     from scancci.inference.results import Prediction
 
 
@@ -146,9 +147,20 @@ def run(args: argparse.Namespace) -> int:
         if result.error:  # its row is in --output; the message says what is wrong
             raise InvalidInputError(result.error)
         _print_prediction(result)
+        if not result.faces and recognizer.detector is not None:
+            print(thresholds_hint(recognizer.detector))
         return 0
     print(f"scancci predict: {result}")
+    if getattr(result, "no_face", 0) and recognizer.detector is not None:
+        print(thresholds_hint(recognizer.detector))
     return 0
+
+
+def thresholds_hint(detector: FaceDetector) -> str:
+    """Why a face may not have been found: the detector's thresholds, and the flags to move."""
+    return (f"  (faces scoring below --min-score {detector.min_score:g} or smaller than "
+            f"--min-face-size {detector.min_face_size:g} px are not read; lower them to find "
+            "smaller or less certain faces)")
 
 
 def _run_on_ray(args: argparse.Namespace, options: dict, ray: RayOptions) -> int:

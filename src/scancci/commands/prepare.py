@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scancci.commands.predict import add_detector_arguments, add_engine_arguments, ray_options
+from scancci.commands.predict import (
+    add_detector_arguments,
+    add_engine_arguments,
+    ray_options,
+    thresholds_hint,
+)
 from scancci.errors import InvalidInputError
 from scancci.faces.align import DEFAULT_TEMPLATE, TEMPLATES
 
@@ -25,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ray = ray_options(args)
+    hint = None  # the detector's thresholds, printed when some image had no face
     common = {"output_size": args.size, "template": args.template,
               "resume": not args.no_resume, "progress": not args.quiet}
     if args.engine == "ray":
@@ -46,5 +52,8 @@ def run(args: argparse.Namespace) -> int:
         detector = FaceDetector(args.detector, min_score=args.min_score,
                                 min_face_size=args.min_face_size, rotation=args.rotation)
         report = prepare_dataset(args.input, args.output, detector=detector, **common)
+        hint = thresholds_hint(detector)
     print(f"scancci prepare: {report}")
+    if hint and any(status == "no_face" for _, status, _ in report.failures):
+        print(hint)
     return 0

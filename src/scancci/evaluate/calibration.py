@@ -38,6 +38,7 @@ class Calibration:
     items: int
     logits: torch.Tensor = field(repr=False)
     targets: torch.Tensor = field(repr=False)
+    note: str = ""  # why the temperature was not fitted or was bounded; "" when fitted freely
 
     @classmethod
     def measure(cls, logits: torch.Tensor, targets: torch.Tensor,
@@ -48,20 +49,20 @@ class Calibration:
         if logits.ndim != 2 or len(logits) != len(targets) or len(targets) == 0:
             raise InvalidInputError(f"logits {tuple(logits.shape)} and targets "
                                     f"{tuple(targets.shape)} do not match")
-        t = _fit(logits, targets) if temperature is None else float(temperature)
+        t, note = _fit(logits, targets) if temperature is None else (float(temperature), "")
         ece, nll = {}, {}
         for key, value in (("before", 1.0), ("after", t)):
             scaled = logits / value
             ece[key] = expected_calibration_error(torch.softmax(scaled, 1), targets)
             nll[key] = float(F.cross_entropy(scaled, targets))
         return cls(t, ece["before"], ece["after"], nll["before"], nll["after"], len(targets),
-                   logits.float(), targets)
+                   logits.float(), targets, note)
 
     def to_dict(self) -> dict[str, Any]:
         """The numbers, JSON-ready (without the logits)."""
         return {"temperature": self.temperature, "ece_before": self.ece_before,
                 "ece_after": self.ece_after, "nll_before": self.nll_before,
-                "nll_after": self.nll_after, "items": self.items}
+                "nll_after": self.nll_after, "items": self.items, "note": self.note}
 
     def plot(self, path: str | Path) -> Path:
         """Reliability diagrams of these logits before (T = 1) and after scaling."""
@@ -73,11 +74,17 @@ class Calibration:
     def __str__(self) -> str:
         return (f"temperature {self.temperature:.3f} (on {self.items} items): "
                 f"ECE {100 * self.ece_before:.2f}% -> {100 * self.ece_after:.2f}%, "
-                f"NLL {self.nll_before:.3f} -> {self.nll_after:.3f}")
+                f"NLL {self.nll_before:.3f} -> {self.nll_after:.3f}"
+                + (f" ({self.note})" if self.note else ""))
 
 
-def _fit(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> float:
-    """The temperature minimising the NLL of softmax(logits / T) for these targets."""
+def _fit(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> tuple[float, str]:
+    """The temperature minimising the NLL of softmax(logits / T) for these targets, and a note
+    where it could not be fitted freely (else "")."""
+    if bool((logits.argmax(1) == targets).all()):
+        # No error to learn from: the NLL only falls as T -> 0 (over-confidence), so T says nothing
+        return 1.0, ("not fitted: the model classifies every item right, so the likelihood "
+                     "only grows as T falls to 0; T stays 1")
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter,
                                   line_search_fn="strong_wolfe")
@@ -93,7 +100,11 @@ def _fit(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> fl
     if not np.isfinite(temperature) or temperature <= 0:
         raise InvalidInputError(f"temperature fitting diverged (T = {temperature})")
     # A model no better than chance drives T to infinity (uniform output): keep it bounded.
-    return float(min(max(temperature, T_RANGE[0]), T_RANGE[1]))
+    bounded = float(min(max(temperature, T_RANGE[0]), T_RANGE[1]))
+    if bounded != temperature:
+        return bounded, (f"the fit ran to T = {temperature:.3g}, outside {T_RANGE[0]}-"
+                         f"{T_RANGE[1]}: bounded; the model is near chance or near perfect here")
+    return bounded, ""
 
 
 def calibrate(

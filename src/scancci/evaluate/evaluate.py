@@ -137,8 +137,8 @@ def evaluate_model(
 
     A dataset without a transform gets the model's evaluation transform (resize + normalise).
     The model's stored temperature scales the probabilities used for the ECE. On the CPU a
-    scancci model is scored through its fused fast path (`inference_model`): logits within 1e-4
-    of the eager model's, so a prediction at a near-tie can differ from an eager run. `name` None
+    scancci model is scored through its `optimize_for_inference` copy (`inference_model`, batch
+    norms folded, channels-last): logits within 1e-4 of the eager model's, so a prediction at a near-tie can differ from an eager run. `name` None
     labels the report with the split the dataset was opened with (never a guessed "test").
     """
     name = name or split_of(dataset) or "dataset"

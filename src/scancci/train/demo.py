@@ -105,7 +105,8 @@ def demo_report(result: DemoResult, overlay: Path, s: DemoSettings) -> str:
                   "model.safetensors, logs).", ""]
         if run.calibration:
             c = run.calibration
-            lines += [f"Temperature T = {c['temperature']:.2f} (fitted on validation); "
+            how = c.get("note") or "fitted on validation"
+            lines += [f"Temperature T = {c['temperature']:.2f} ({how}); "
                       f"ECE on the clean test set {100 * c['ece_before']:.1f}% -> "
                       f"{100 * c['ece_after']:.1f}%.", ""]
         lines += [f"![confusion clean]({rel}/eval/confusion_clean.png) "

@@ -104,7 +104,7 @@ def finish_run(config: TrainConfig, model: ExpressionModel, datamodule: FERDataM
         first = next(iter(reports.values()))
         shown = Calibration.measure(first.logits, first.targets, fitted.temperature)
         record.calibration = {"set": first.name, **shown.to_dict(),
-                              "fitted_on_items": fitted.items}
+                              "fitted_on_items": fitted.items, "note": fitted.note}
         shown.plot(run_dir / "eval" / "reliability.png")
     if reports:
         write_record(record, run_dir / "eval")

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from scancci.engines import RayOptions, RecognizerSpec, predict_corpus_ray, prepare_dataset_ray
+from scancci.faces.detect import FaceDetector
 from scancci.faces.prepare import REPORT_NAME, prepare_dataset
 from scancci.inference import Recognizer, predict_corpus
 
@@ -194,3 +195,14 @@ def test_prepare_on_ray_writes_the_local_prepare_files(cluster, corpus, tmp_path
     assert (on_ray / REPORT_NAME["prepare"]).read_text() \
         == (local / REPORT_NAME["prepare"]).read_text()
     assert prepare_dataset_ray(raw, on_ray, progress=False).skipped == 5
+
+
+def test_prepare_on_ray_applies_the_detector_settings(cluster, corpus, tmp_path) -> None:
+    """--min-face-size (like --min-score and --rotation) reaches the Ray tasks' detectors."""
+    raw = corpus / "photos"
+    tiny_faces_only = FaceDetector(min_face_size=5000)
+    local = prepare_dataset(raw, tmp_path / "local", detector=tiny_faces_only, progress=False)
+    report = prepare_dataset_ray(raw, tmp_path / "ray", min_face_size=5000, progress=False)
+    assert report.written == local.written == 0
+    assert sorted(report.failures) == sorted(local.failures)
+    assert any(status == "no_face" for _, status, _ in report.failures)

@@ -11,7 +11,6 @@ from scancci.commands.predict import (
     ray_options,
     thresholds_hint,
 )
-from scancci.errors import InvalidInputError
 from scancci.faces.align import DEFAULT_TEMPLATE, TEMPLATES
 
 
@@ -29,31 +28,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from scancci.faces.detect import FaceDetector
+
     ray = ray_options(args)
-    hint = None  # the detector's thresholds, printed when some image had no face
     common = {"output_size": args.size, "template": args.template,
               "resume": not args.no_resume, "progress": not args.quiet}
+    settings = {"min_score": args.min_score, "min_face_size": args.min_face_size,
+                "rotation": args.rotation}
+    detector = FaceDetector(args.detector, **settings)  # bad settings: one line, before any work
     if args.engine == "ray":
         from scancci.engines import prepare_dataset_ray
 
-        tuned = [flag for flag, value in (("--min-score", args.min_score),
-                                          ("--min-face-size", args.min_face_size),
-                                          ("--rotation", None if args.rotation == "auto"
-                                           else args.rotation)) if value is not None]
-        if tuned:
-            raise InvalidInputError(f"{', '.join(tuned)}: --engine ray prepares with the "
-                                    "detector's defaults; drop them or use --engine local")
         report = prepare_dataset_ray(args.input, args.output, ray=ray, detector=args.detector,
-                                     **common)
+                                     **settings, **common)
     else:
-        from scancci.faces.detect import FaceDetector
         from scancci.faces.prepare import prepare_dataset
 
-        detector = FaceDetector(args.detector, min_score=args.min_score,
-                                min_face_size=args.min_face_size, rotation=args.rotation)
         report = prepare_dataset(args.input, args.output, detector=detector, **common)
-        hint = thresholds_hint(detector)
     print(f"scancci prepare: {report}")
-    if hint and any(status == "no_face" for _, status, _ in report.failures):
-        print(hint)
+    if any(status == "no_face" for _, status, _ in report.failures):
+        print(thresholds_hint(detector))
     return 0

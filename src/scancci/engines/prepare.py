@@ -42,13 +42,20 @@ from scancci.faces.prepare import (
 REPORT_SECONDS = 5.0  # the report is rewritten at most this often while a run goes on
 
 
+# A detector as the tasks receive it: backend, min_score, min_face_size, rotation (None: the
+# backend's defaults), plain values that travel to every worker
+DetectorSettings = tuple[str, float | None, float | None, int | str | None]
+
+
 @functools.lru_cache(maxsize=2)
-def _detector(backend: str) -> FaceDetector:
-    """The detector of a task worker process, built once per process."""
-    return FaceDetector(backend)
+def _detector(settings: DetectorSettings) -> FaceDetector:
+    """The detector of a task worker process, built once per process and settings."""
+    backend, min_score, min_face_size, rotation = settings
+    return FaceDetector(backend, min_score=min_score, min_face_size=min_face_size,
+                        rotation=rotation)
 
 
-def prepare_unit(row: dict[str, Any], *, src: str, dst: str, detector: str,
+def prepare_unit(row: dict[str, Any], *, src: str, dst: str, detector: DetectorSettings,
                  aligner: Aligner) -> dict[str, Any]:
     """A task: one chunk of images through the local prepare's chunk step."""
     unit = unit_of(row)
@@ -60,14 +67,18 @@ def prepare_unit(row: dict[str, Any], *, src: str, dst: str, detector: str,
 
 
 def prepare_dataset_ray(source: str | Path, destination: str | Path, *,
-                        detector: str = DEFAULT_DETECTOR, output_size: int = 224,
-                        template: str = DEFAULT_TEMPLATE, resume: bool = True,
-                        ray: RayOptions = RayOptions(), progress: bool = True) -> DatasetReport:
+                        detector: str = DEFAULT_DETECTOR, min_score: float | None = None,
+                        min_face_size: float | None = None, rotation: int | str | None = None,
+                        output_size: int = 224, template: str = DEFAULT_TEMPLATE,
+                        resume: bool = True, ray: RayOptions = RayOptions(),
+                        progress: bool = True) -> DatasetReport:
     """`prepare_dataset` on Ray: the largest face of every image under `source` aligned into
-    `destination` (same relative paths), resumable and with the same report."""
+    `destination` (same relative paths), resumable and with the same report. The detector's
+    settings (None: its defaults) are those of `FaceDetector`."""
     require_ray()
     aligner = Aligner(output_size, template)
-    FaceDetector(detector)  # a wrong name, or missing weights, before Ray starts
+    settings: DetectorSettings = (detector, min_score, min_face_size, rotation)
+    _detector(settings)  # a wrong name or value, or missing weights, before Ray starts
     plan = plan_dataset(source, destination, kind="prepare", resume=resume)
     report = plan.report
     if not plan.todo:
@@ -80,7 +91,7 @@ def prepare_dataset_ray(source: str | Path, destination: str | Path, *,
         announce(f"{cluster.cpus:g} CPUs{started}; images read, detected, aligned and saved "
                  f"in tasks (1 CPU, {ray.photos_per_task} images each)")
         stage = Stage(prepare_unit, {"src": str(plan.src), "dst": str(plan.dst),
-                                     "detector": detector, "aligner": aligner},
+                                     "detector": settings, "aligner": aligner},
                       cpus=min(1.0, cluster.cpus))
         numbered = list(enumerate(plan.todo))
         units = [numbered[i:i + ray.photos_per_task]

@@ -64,6 +64,11 @@ from scancci.train.tracking import (
 log = logging.getLogger(__name__)
 
 
+def no_advertising(record: logging.LogRecord) -> bool:
+    """Lightning's "💡 Tip: try installing ..." lines (a product's advertisement) are dropped."""
+    return not str(record.msg).startswith("💡 Tip:")
+
+
 def fit(config: TrainConfig) -> RunResult:
     """Train as `config` says; k-fold recipes train one model per fold under fold_<k>/.
 
@@ -203,6 +208,8 @@ def compile_for_training(model: torch.nn.Module, accelerator: str) -> bool:
 def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoint],
              logs: list[Any]) -> L.Trainer:
     t = config.trainer
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(no_advertising)  # once: addFilter skips a repeat
     return L.Trainer(
         max_epochs=t.epochs, accelerator=t.accelerator, devices=t.devices,
         num_nodes=t.num_nodes, strategy=t.strategy,

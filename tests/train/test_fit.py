@@ -23,7 +23,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
 
 
-def test_loss_falls_and_the_run_folder_holds_everything(tiny_config, caplog) -> None:
+def test_loss_falls_and_the_run_folder_holds_everything(tiny_config, caplog, recwarn) -> None:
     from scancci.models import load_network
 
     # no augmentation or resampling: the same 56 faces each epoch, so the loss must fall
@@ -47,6 +47,7 @@ def test_loss_falls_and_the_run_folder_holds_everything(tiny_config, caplog) -> 
     assert model.config.temperature == pytest.approx(result.calibration["temperature"])
     assert "Test (evaluated once" in (run / "report.md").read_text()
     assert "GPU available" in caplog.text and "litlogger" not in caplog.text  # its ads dropped
+    assert not [w for w in recwarn if "LeafSpec" in str(w.message)]  # nor its torch deprecation
 
 
 def test_resumed_run_matches_an_uninterrupted_one(tiny_config) -> None:

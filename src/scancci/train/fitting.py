@@ -14,6 +14,7 @@ import math
 import os
 import shlex
 import shutil
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,8 @@ def _trainer(config: TrainConfig, run_dir: Path, checkpoints: list[ModelCheckpoi
     t = config.trainer
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(no_advertising)  # once: addFilter skips a repeat
+    # Lightning's own use of a torch API torch deprecated: nothing a user can act on
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
     return L.Trainer(
         max_epochs=t.epochs, accelerator=t.accelerator, devices=t.devices,
         num_nodes=t.num_nodes, strategy=t.strategy,

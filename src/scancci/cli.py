@@ -69,9 +69,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScanCCIError as err:
         print(f"scancci {name}: error: {one_line(str(err))}", file=sys.stderr)
         return 2
+    except OSError as err:
+        if err.filename is None:  # not about a path the user gave: a fault, with its traceback
+            raise
+        print(f"scancci {name}: error: {path_problem(err)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"scancci {name}: interrupted", file=sys.stderr)
         return 130
+
+
+def path_problem(err: OSError) -> str:
+    """One line for a path that cannot be written or read (an --output or --annotate in a
+    place that is a file, a read-only or missing place), naming the path."""
+    if isinstance(err, (FileExistsError, NotADirectoryError)):
+        return f"{err.filename}: a file is there, where a folder is needed (check --output and " \
+               "--annotate)"
+    return f"{err.filename}: {err.strerror or err}"
 
 
 if __name__ == "__main__":

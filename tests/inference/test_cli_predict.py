@@ -76,3 +76,41 @@ def test_a_small_face_is_not_read_and_the_message_says_which_flag_reads_it(
     assert main(["predict", str(small), "--model", str(model_path), "--min-face-size", "20"]) == 0
     printed = capsys.readouterr().out
     assert "1 face(s)" in printed and "not read" not in printed
+
+
+def test_a_single_file_is_added_to_an_existing_output_never_wiping_it(
+        model_path, photos_dir, tmp_path, capsys) -> None:
+    """A photo, then a video, then the photo again into one CSV: rows kept, the rerun skipped;
+    --no-resume overwrites."""
+    out = tmp_path / "rows.csv"
+    photo, video = photos_dir / "multi_face.jpg", photos_dir / "single_face.mp4"
+    model = ["--model", str(model_path), "--quiet"]
+    assert main(["predict", str(photo), "--output", str(out), *model]) == 0
+
+    def sources() -> list[str]:
+        with out.open() as handle:
+            return [row["source"] for row in csv.DictReader(handle)]
+
+    assert sources() == [str(photo)] * 5
+    assert main(["predict", str(video), "--output", str(out), "--max-frames", "3", *model]) == 0
+    assert sources() == [str(photo)] * 5 + [str(video)] * 3
+    capsys.readouterr()
+    assert main(["predict", str(photo), "--output", str(out), *model]) == 0
+    assert "1 already in the output (skipped)" in capsys.readouterr().out
+    assert len(sources()) == 8
+    assert main(["predict", str(photo), "--output", str(out), "--no-resume", *model]) == 0
+    assert sources() == [str(photo)] * 5
+
+
+def test_an_output_or_annotate_path_blocked_by_a_file_is_one_line(model_path, photos_dir,
+                                                                  tmp_path, capsys) -> None:
+    in_the_way = tmp_path / "x.csv"
+    in_the_way.write_text("")
+    photo = str(photos_dir / "single_face.jpg")
+    for flags in (["--output", str(in_the_way / "y.csv")], ["--annotate", str(in_the_way)],
+                  ["--annotate", str(in_the_way / "sub")]):
+        assert main(["predict", photo, "--model", str(model_path), *flags]) == 2
+        err = capsys.readouterr().err.strip()  # (a first run also says it converts BlazeFace)
+        last = err.splitlines()[-1]
+        assert "Traceback" not in err and last.startswith("scancci predict: error: ")
+        assert "a file is there, where a folder is needed" in last

@@ -57,8 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smoothing", type=float, default=0.0, metavar="A",
                         help="video: per-track moving average of probabilities, 0 (off) to <1")
     parser.add_argument("--no-resume", action="store_true",
-                        help="corpus: overwrite --output instead of skipping the files it "
-                             "finished (keyed by path, size, mtime and model)")
+                        help="overwrite --output instead of adding to it and skipping the "
+                             "files it finished (keyed by path, size, mtime and model; a "
+                             "single photo or video is added to an existing output too)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_engine_arguments(parser, actors=True)
 

@@ -252,15 +252,19 @@ def predict_path(recognizer: Recognizer, path: str | Path | int, *,
                  ) -> Prediction | Summary | CorpusSummary:
     """An image file (-> its Prediction), a corpus (a folder or a .txt/.lst list of photos and
     videos -> a CorpusSummary), or a video file or webcam (-> a Summary); rows go to `output`,
-    pictures or annotated videos to `annotate_dir`. Corpora and videos need one of the two."""
+    pictures or annotated videos to `annotate_dir`. Corpora and videos need one of the two.
+    A photo or video whose `output` already exists is added to it as a corpus of one (its
+    earlier rows kept, the file skipped if that model already did it); `resume=False`
+    overwrites it."""
     kind = source_kind(path)
-    if kind == "image":
+    adding = kind in ("image", "video") and output is not None and resume and Path(output).exists()
+    if kind == "image" and not adding:
         return predict_file(recognizer, str(path), output=output, annotate_dir=annotate_dir,
                             attention=attention)
     if output is None and annotate_dir is None:
         raise InvalidInputError(f"{path} is a {kind}: give --output FILE.csv|FILE.jsonl|DIR "
                                 "and/or --annotate DIR to keep the results")
-    if kind in ("folder", "list"):
+    if kind in ("folder", "list") or adding:  # open_corpus reads one file as a corpus of one
         return predict_corpus(recognizer, str(path),
                               output or Path(annotate_dir or ".") / "predictions.csv",
                               resume=resume, annotate_dir=annotate_dir, attention=attention,

@@ -79,3 +79,15 @@ def test_error_detail_and_one_line() -> None:
     except pickle.UnpicklingError as unsafe:
         assert "weights_only" not in error_detail(unsafe)
     assert one_line("first\n  second\n\nthird") == "first; second; third"
+
+
+@pytest.mark.parametrize("argv, names", [
+    (("predict", "x.jpg", "--min-score", "abc"), "--min-score: invalid float value: 'abc'"),
+    (("predict", "x.jpg", "--detector", "foo"), "invalid choice: 'foo'"),
+    (("predict",), "the following arguments are required: input"),
+    (("data", "nope"), "invalid choice: 'nope'"),
+])
+def test_argument_mistakes_are_one_line_that_points_to_help(capsys, argv, names) -> None:
+    err = _error(capsys, *argv)
+    assert len(err.splitlines()) == 1 and "usage:" not in err
+    assert names in err and f"`scancci {argv[0]}" in err and "--help` lists the options" in err

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from scancci.errors import ScanCCIError, one_line, unknown_name
 from scancci.version import __version__
@@ -32,6 +33,14 @@ COMMANDS: dict[str, str] = {
     "serve": "serve a model over HTTP with a web page",
     "doctor": "what is installed, what is missing, and the command that adds it",
 }
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse whose mistakes are one line (`scancci CMD: error: ...`, exit 2) that says where
+    the options are listed, instead of the whole usage block first."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)\n")
 
 
 def _top_parser() -> argparse.ArgumentParser:
@@ -58,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name not in COMMANDS:
             raise unknown_name("command", name, COMMANDS)
         module = importlib.import_module(f"scancci.commands.{name}")
-        parser = argparse.ArgumentParser(prog=f"scancci {name}", description=COMMANDS[name])
+        parser = OneLineErrors(prog=f"scancci {name}", description=COMMANDS[name])
         module.add_arguments(parser)
         try:
             args = parser.parse_args(rest)

@@ -35,3 +35,16 @@ def test_cli_torchscript_and_bad_model_path(small_model, photos_dir, tmp_path, c
                  "--output", str(tmp_path / "x.onnx"), "--images", str(photos_dir)])
     assert code == 2
     assert "missing.safetensors" in capsys.readouterr().err
+
+
+def test_the_default_baseline_quantises_with_its_infinite_max_pool_padding(photos_dir, tmp_path,
+                                                                           capsys) -> None:
+    """fer_mini_xception pads with -inf before its max pools: those nodes stay fp32, so the
+    static int8 copy is calibrated (a NaN scale made every prediction wrong) and verified."""
+    out = tmp_path / "fer.onnx"
+    assert main(["export", "--model", "fer_mini_xception", "--format", "onnx", "--int8",
+                 "--images", str(photos_dir), "--output", str(out)]) == 0
+    int8_line = [line for line in capsys.readouterr().out.splitlines()
+                 if line.startswith("onnxruntime int8 static")][0]
+    assert int8_line.endswith("OK")
+    assert OnnxClassifier(out.with_suffix(".int8.onnx")).precision == "int8"

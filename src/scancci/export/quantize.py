@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from onnx import numpy_helper
 from onnxruntime.quantization import (
     CalibrationDataReader,
     QuantFormat,
@@ -78,7 +79,8 @@ def quantize_onnx(fp32_path: str | Path, path: str | Path | None = None, *,
             reader = _ImageReader(real)
             quantize_static(str(prepared), str(path), reader, quant_format=QuantFormat.QDQ,
                             per_channel=True, activation_type=QuantType.QUInt8,
-                            weight_type=QuantType.QInt8)
+                            weight_type=QuantType.QInt8,
+                            nodes_to_exclude=infinite_padding(onnx.load(str(prepared))))
         else:
             quantize_dynamic(str(prepared), str(path), weight_type=QuantType.QUInt8)
     _write_int8_metadata(fp32, path, method)
@@ -93,6 +95,20 @@ def quantize_onnx(fp32_path: str | Path, path: str | Path | None = None, *,
                      checked=("real",) if method == "static" else None)
     del int8
     return ExportResult(path=path, report=enforce(report, path))
+
+
+def infinite_padding(model: onnx.ModelProto) -> list[str]:
+    """The Pad nodes that pad with an infinite value (a max pooling's "same" padding, as the
+    Keras ports write it) and the nodes that read them: they stay fp32, since an infinite range
+    has no int8 scale (calibrating it gives NaN and every prediction wrong)."""
+    values = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    values.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t)
+                   for n in model.graph.node if n.op_type == "Constant" and n.attribute
+                   and n.attribute[0].name == "value"})
+    pads = [n for n in model.graph.node if n.op_type == "Pad" and len(n.input) > 2
+            and n.input[2] in values and not np.isfinite(values[n.input[2]]).all()]
+    padded = {name for n in pads for name in n.output}
+    return [n.name for n in pads] + [n.name for n in model.graph.node if padded & set(n.input)]
 
 
 def _write_int8_metadata(fp32: Any, target: Path, method: str) -> None:

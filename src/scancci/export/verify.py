@@ -120,7 +120,7 @@ def enforce(report: ParityReport, path: str | Path) -> ParityReport:
         return report
     Path(path).unlink(missing_ok=True)
     raise ExportParityError(
-        f"{path} was deleted: the export does not match PyTorch.\n{report}\n"
+        f"{path} was deleted: it does not match {report.reference}.\n{report}\n"
         "Raise the tolerance only if you accept these differences; otherwise report the model "
         "and the export format."
     )

@@ -29,6 +29,19 @@ def test_every_zero_names_the_flag(capsys, photos_dir, tmp_path) -> None:
     assert "--every must be at least 1" in line
 
 
+@pytest.mark.parametrize("flag, value, says", [
+    ("--every", "0", "--every must be at least 1"),
+    ("--max-frames", "0", "--max-frames must be at least 1"),
+    ("--smoothing", "1.5", "--smoothing must be in [0, 1)"),
+    ("--detect-every", "0", "--detect-every must be at least 1"),
+])
+def test_frame_flags_are_checked_for_a_photo_too_before_a_model_loads(
+        capsys, photos_dir, flag, value, says) -> None:
+    assert main(["predict", str(photos_dir / "single_face.jpg"), flag, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [err[-1]] and says in err[-1]  # one line: no "model: ..." line first
+
+
 @pytest.mark.parametrize("name", ["out.xyz", "out"])
 def test_mask_output_of_unknown_type(capsys, photos_dir, tmp_path, name) -> None:
     line = error_line(capsys, "mask", str(photos_dir / "single_face.jpg"), str(tmp_path / name))

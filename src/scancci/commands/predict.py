@@ -125,7 +125,8 @@ def add_detector_arguments(parser: argparse.ArgumentParser, *, allow_none: bool 
 
 def run(args: argparse.Namespace) -> int:
     from scancci.inference import Prediction, Recognizer, predict_path
-    from scancci.inference.stream import torch_threads
+    from scancci.inference.sources import check_counts
+    from scancci.inference.stream import StreamOptions, torch_threads
     from scancci.sessions import spare_core_threads
 
     options = {"detector": args.detector, "device": args.device,
@@ -133,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
                "precision": args.precision, "min_score": args.min_score,
                "min_face_size": args.min_face_size, "rotation": args.rotation}
     ray = ray_options(args)
+    check_counts(args.every, args.max_frames)  # before a model is loaded
+    StreamOptions(smoothing=args.smoothing, detect_every=args.detect_every)
     if args.engine == "ray":
         return _run_on_ray(args, options, ray)
     recognizer = Recognizer(args.model, **options)

@@ -256,6 +256,8 @@ def predict_path(recognizer: Recognizer, path: str | Path | int, *,
     A photo or video whose `output` already exists is added to it as a corpus of one (its
     earlier rows kept, the file skipped if that model already did it); `resume=False`
     overwrites it."""
+    check_counts(every, max_frames)  # refused for a photo too: the same flags, the same rule
+    StreamOptions(smoothing=smoothing, detect_every=detect_every)  # checks both
     kind = source_kind(path)
     adding = kind in ("image", "video") and output is not None and resume and Path(output).exists()
     if kind == "image" and not adding:

@@ -91,3 +91,15 @@ def test_argument_mistakes_are_one_line_that_points_to_help(capsys, argv, names)
     err = _error(capsys, *argv)
     assert len(err.splitlines()) == 1 and "usage:" not in err
     assert names in err and f"`scancci {argv[0]}" in err and "--help` lists the options" in err
+
+
+def test_an_empty_or_non_image_file_says_so_in_words(capsys, tmp_path, small_model) -> None:
+    empty, text = tmp_path / "empty.jpg", tmp_path / "notes.jpg"
+    empty.write_bytes(b"")
+    text.write_text("not a picture")
+    said = []
+    for path in (empty, text):
+        assert main(["predict", str(path), "--model", str(small_model)]) == 2
+        said.append(capsys.readouterr().err.strip().splitlines()[-1])  # (after one-time notes)
+    assert said[0] == f"scancci predict: error: {empty}: an empty file, not an image"
+    assert "no image format Pillow reads" in said[1] and "BufferedReader" not in said[1]

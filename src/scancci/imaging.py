@@ -93,6 +93,8 @@ def _decoded(source: str | Path | bytes | Image.Image,
             path = Path(source)
             if not path.is_file():
                 raise InvalidInputError(f"{path}: no such image file")
+            if path.stat().st_size == 0:
+                raise InvalidInputError(f"{path}: an empty file, not an image")
             handle = path.open("rb")
         with handle, Image.open(handle) as image:
             if image.width * image.height > MAX_PIXELS:
@@ -105,7 +107,15 @@ def _decoded(source: str | Path | bytes | Image.Image,
         raise InvalidInputError(f"{name}: the image declares more than {MAX_PIXELS:,} pixels, "
                                 "more than scancci decodes; resize it") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise InvalidInputError(f"{name}: not a readable image ({error_detail(err)})") from err
+        raise InvalidInputError(f"{name}: not a readable image ({image_error(err)})") from err
+
+
+def image_error(err: BaseException) -> str:
+    """Why image bytes could not be decoded, in words (Pillow's message for an unknown format
+    names a Python object: `cannot identify image file <_io.BufferedReader ...>`)."""
+    if isinstance(err, UnidentifiedImageError):
+        return "its bytes are in no image format Pillow reads"
+    return error_detail(err)
 
 
 def _too_many_pixels(name: str, width: int, height: int) -> str:

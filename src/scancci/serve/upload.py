@@ -18,7 +18,7 @@ from fastapi import HTTPException, Request
 from PIL import Image, UnidentifiedImageError
 
 from scancci.errors import error_detail
-from scancci.imaging import as_rgb_array
+from scancci.imaging import as_rgb_array, image_error
 from scancci.serve.limits import ServeLimits
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the small form fields
@@ -75,7 +75,7 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
         raise UploadError(413, _too_many_pixels("more", max_pixels)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise UploadError(400, f"the upload is not a readable image ({FORMATS}): "
-                               f"{error_detail(err)}") from err
+                               f"{image_error(err)}") from err
     if width * height > max_pixels:
         raise UploadError(413, _too_many_pixels(f"{width}x{height} = {width * height:,}",
                                                 max_pixels))

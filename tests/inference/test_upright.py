@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
+from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -20,8 +21,8 @@ from scancci.imaging import load_image
 from scancci.inference import Recognizer, VideoSource, predict_corpus, predict_video, stream
 from scancci.inference.stream import StreamOptions
 
-LABELLED = {"0-f1-su-ph.jpg": "surprise", "0-f15-hao-ph.jpg": "happy",
-            "15-f13-anc-ph.jpg": "anger", "45-m7-di-ph.jpg": "disgust"}
+sys.path.insert(0, str(Path(__file__).parent))  # posed (shared with bench_rotation.py)
+from posed import LABELLED, tilt  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +33,6 @@ def default() -> Recognizer:
 
 def photo(photos_dir, name: str) -> np.ndarray:
     return np.asarray(load_image(photos_dir / name))
-
-
-def tilt(image: np.ndarray, degrees: float) -> np.ndarray:
-    """The image turned `degrees` counter-clockwise about its centre, on a canvas that holds
-    all of it (edges repeated, as a photo taken at a slant)."""
-    h, w = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    size = (int(h * sin + w * cos), int(h * cos + w * sin))
-    matrix[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
-    return cv2.warpAffine(image, matrix, size, borderMode=cv2.BORDER_REPLICATE)
 
 
 VARIANTS = {"tilted 25": lambda a: tilt(a, 25), "tilted -25": lambda a: tilt(a, -25),

@@ -140,3 +140,19 @@ def test_runs_of_different_groups_are_never_pooled() -> None:
     assert "protocol original" in group3 and "epoch selected on the TEST split" in group3
     pooled = [r["test"].accuracy for r in ({"test": rec.results["test"]} for rec in records[:4])]
     assert f"{100 * np.mean(pooled):.2f} ±" not in text
+
+
+def test_the_report_says_why_a_temperature_was_not_fitted() -> None:
+    """The note is a sentence in the calibration paragraph, its wording (T, not t) kept."""
+    from scancci.evaluate import Calibration
+    from scancci.evaluate.report import run_report
+
+    targets = torch.tensor([0, 1, 2, 0, 1, 2])
+    logits = torch.nn.functional.one_hot(targets, 3).double() * 3.0
+    kept = Calibration.measure(logits, targets)
+    metrics = evaluate_model(ReadsLogits(), _data(seed=0), progress=False).metrics
+    record = RunRecord("run", {"test": metrics}, provenance=_provenance("scancci", 0),
+                       calibration={"set": "test", **kept.to_dict()})
+    text = run_report(record)
+    assert "Not fitted: the model classifies every item right" in text
+    assert "as T falls to 0; T stays 1." in text

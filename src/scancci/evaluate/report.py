@@ -167,8 +167,8 @@ def run_report(record: RunRecord, *, title: str | None = None,
                   f"Temperature fitted on the {where} split: T = {c['temperature']:.3f}. "
                   f"On {c['set']}: ECE {100 * c['ece_before']:.2f}% -> "
                   f"{100 * c['ece_after']:.2f}%, NLL {c['nll_before']:.3f} -> "
-                  f"{c['nll_after']:.3f}." + (f" {c['note'].capitalize()}." if c.get('note')
-                                              else ""),
+                  f"{c['nll_after']:.3f}." + (f" {c['note'][0].upper()}{c['note'][1:]}."
+                                              if c.get("note") else ""),
                   "", "![reliability](eval/reliability.png)", ""]
     return "\n".join(lines)
 

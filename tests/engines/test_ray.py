@@ -202,7 +202,8 @@ def test_prepare_on_ray_applies_the_detector_settings(cluster, corpus, tmp_path)
     raw = corpus / "photos"
     tiny_faces_only = FaceDetector(min_face_size=5000)
     local = prepare_dataset(raw, tmp_path / "local", detector=tiny_faces_only, progress=False)
-    report = prepare_dataset_ray(raw, tmp_path / "ray", min_face_size=5000, progress=False)
+    report = prepare_dataset_ray(raw, tmp_path / "ray", detector=tiny_faces_only,
+                                 progress=False)
     assert report.written == local.written == 0
     assert sorted(report.failures) == sorted(local.failures)
     assert any(status == "no_face" for _, status, _ in report.failures)

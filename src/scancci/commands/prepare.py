@@ -33,14 +33,14 @@ def run(args: argparse.Namespace) -> int:
     ray = ray_options(args)
     common = {"output_size": args.size, "template": args.template,
               "resume": not args.no_resume, "progress": not args.quiet}
-    settings = {"min_score": args.min_score, "min_face_size": args.min_face_size,
-                "rotation": args.rotation}
-    detector = FaceDetector(args.detector, **settings)  # bad settings: one line, before any work
+    # built first: bad settings are one line before any file is read; both engines use it
+    detector = FaceDetector(args.detector, min_score=args.min_score,
+                            min_face_size=args.min_face_size, rotation=args.rotation)
     if args.engine == "ray":
         from scancci.engines import prepare_dataset_ray
 
-        report = prepare_dataset_ray(args.input, args.output, ray=ray, detector=args.detector,
-                                     **settings, **common)
+        report = prepare_dataset_ray(args.input, args.output, ray=ray, detector=detector,
+                                     **common)
     else:
         from scancci.faces.prepare import prepare_dataset
 

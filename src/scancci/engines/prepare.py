@@ -42,13 +42,13 @@ from scancci.faces.prepare import (
 REPORT_SECONDS = 5.0  # the report is rewritten at most this often while a run goes on
 
 
-# A detector as the tasks receive it: backend, min_score, min_face_size, rotation (None: the
-# backend's defaults), plain values that travel to every worker
+# A detector as the tasks receive it: backend, min_score, min_face_size, rotation (plain
+# values that travel to every worker)
 DetectorSettings = tuple[str, float | None, float | None, int | str | None]
 
 
 @functools.lru_cache(maxsize=2)
-def _detector(settings: DetectorSettings) -> FaceDetector:
+def _worker_detector(settings: DetectorSettings) -> FaceDetector:
     """The detector of a task worker process, built once per process and settings."""
     backend, min_score, min_face_size, rotation = settings
     return FaceDetector(backend, min_score=min_score, min_face_size=min_face_size,
@@ -60,25 +60,26 @@ def prepare_unit(row: dict[str, Any], *, src: str, dst: str, detector: DetectorS
     """A task: one chunk of images through the local prepare's chunk step."""
     unit = unit_of(row)
     paths = [Path(path) for _, path in unit]
-    outcomes = process_images(paths, Path(src), Path(dst), aligner, _detector(detector),
+    outcomes = process_images(paths, Path(src), Path(dst), aligner, _worker_detector(detector),
                               template=aligner.template)
     return row_of([(number, outcome) for (number, _), outcome in zip(unit, outcomes,
                                                                       strict=True)])
 
 
 def prepare_dataset_ray(source: str | Path, destination: str | Path, *,
-                        detector: str = DEFAULT_DETECTOR, min_score: float | None = None,
-                        min_face_size: float | None = None, rotation: int | str | None = None,
+                        detector: str | FaceDetector = DEFAULT_DETECTOR,
                         output_size: int = 224, template: str = DEFAULT_TEMPLATE,
                         resume: bool = True, ray: RayOptions = RayOptions(),
                         progress: bool = True) -> DatasetReport:
     """`prepare_dataset` on Ray: the largest face of every image under `source` aligned into
-    `destination` (same relative paths), resumable and with the same report. The detector's
-    settings (None: its defaults) are those of `FaceDetector`."""
+    `destination` (same relative paths), resumable and with the same report. The tasks detect
+    with `detector`'s backend, thresholds and rotation (a name: that backend's defaults)."""
     require_ray()
     aligner = Aligner(output_size, template)
-    settings: DetectorSettings = (detector, min_score, min_face_size, rotation)
-    _detector(settings)  # a wrong name or value, or missing weights, before Ray starts
+    # built here first: a wrong name or missing weights fail before Ray starts
+    chosen = detector if isinstance(detector, FaceDetector) else FaceDetector(detector)
+    settings: DetectorSettings = (chosen.backend, chosen.min_score, chosen.min_face_size,
+                                  chosen.rotation)
     plan = plan_dataset(source, destination, kind="prepare", resume=resume)
     report = plan.report
     if not plan.todo:
